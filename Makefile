@@ -1,0 +1,54 @@
+# Dataset labeling service: the commands a person types. `make help` lists them.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help venv system-deps run test test-fast bench-filters bench-sync bench-inference train evaluate lint-chart clean
+
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-16s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP) ## Create the virtual environment and install the project
+
+system-deps: ## Install system packages the browser tests need (apt-get, when root)
+	@if ! command -v chromium >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = "0" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium is missing: run 'sudo apt-get install chromium'"; fi; \
+	fi
+
+run: venv ## Start the whole stack in the foreground (S3, database, api, worker); Ctrl+C stops it
+	$(PY) -m dataset_service.devstack
+
+test: venv system-deps ## Install everything needed and run the whole test suite
+	$(PY) -m pytest -p no:cacheprovider -q
+
+test-fast: venv ## Run the suite without browser tests
+	$(PY) -m pytest -p no:cacheprovider -q -m "not e2e"
+
+bench-filters: venv ## Benchmark the sample filters on 1,000,000 samples in PostgreSQL
+	$(PY) -m benchmarks.filters
+
+bench-sync: venv ## Benchmark Synchronize Data Source on 100,000 objects in SeaweedFS
+	$(PY) -m benchmarks.sync
+
+bench-inference: venv ## Benchmark the inference worker's HTTP latency and throughput
+	$(PY) -m benchmarks.inference
+
+train: venv ## Train the extreme-points model (hours on CPU; resumes from checkpoints)
+	$(PY) -m pip install --quiet -e '.[train]'
+	$(PY) -m inference_worker.train
+
+evaluate: venv ## Evaluate the model against GrabCut on davis345
+	$(PY) -m inference_worker.evaluate
+
+clean: ## Remove the virtual environment (keeps ./var data)
+	rm -rf $(VENV)
