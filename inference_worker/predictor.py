@@ -1,0 +1,111 @@
+"""The model at serving time: load once, pick the device once, preprocess -> inference -> postprocess."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from inference_worker import postprocess, preprocess
+from inference_worker.network import ExtremePointNet
+
+WEIGHTS_DIR = Path(__file__).parent / "weights"
+DEFAULT_WEIGHTS = WEIGHTS_DIR / "dextr-lite0.pt"
+
+
+class WeightsError(RuntimeError):
+    """The weights file is missing, altered, or does not fit the network."""
+
+
+@dataclass
+class Prediction:
+    """One object's outline in the image's pixel frame."""
+
+    polygons: list[list[list[float]]]
+    bbox: list[float] | None
+    score: float
+    mask: np.ndarray  # 0/1 over the crop box's window inside the image
+    offset: tuple[int, int]  # (x, y) of the window in the image
+
+
+def pick_device() -> torch.device:
+    """Return CUDA when present, else the CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def sha256_of(path: Path) -> str:
+    """Return the hex sha256 of a file."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def verify_sha256(path: Path) -> None:
+    """Refuse weights whose sha256 differs from the one recorded beside them."""
+    record = path.with_suffix(path.suffix + ".sha256")
+    if not record.exists():
+        raise WeightsError(f"no checksum file {record.name} beside {path}")
+    expected = record.read_text().split()[0]
+    if sha256_of(path) != expected:
+        raise WeightsError(f"{path} does not match its recorded sha256")
+
+
+def load_weights(path: Path) -> tuple[ExtremePointNet, dict]:
+    """Build the network from a checked weights file; return it and the file's metadata."""
+    path = Path(path)
+    if not path.exists():
+        raise WeightsError(f"weights file {path} not found")
+    verify_sha256(path)
+    blob = torch.load(path, map_location="cpu", weights_only=True)
+    model = ExtremePointNet(blob["variant"])
+    state = {k: v.float() if v.is_floating_point() else v for k, v in blob["state_dict"].items()}
+    model.load_state_dict(state)
+    meta = {k: v for k, v in blob.items() if k != "state_dict"}
+    return model, meta
+
+
+class Predictor:
+    """Turn images and their four extreme points into object outlines, a batch at a time."""
+
+    def __init__(self, model: ExtremePointNet, name: str = "dextr-lite0@dev", device: torch.device | None = None, input_size: int = preprocess.INPUT_SIZE):
+        self.device = device or pick_device()
+        self.model = model.to(self.device).eval()
+        self.name = name
+        self.input_size = input_size
+
+    @classmethod
+    def from_weights(cls, path: Path = DEFAULT_WEIGHTS, device: torch.device | None = None) -> Predictor:
+        """Load a committed weights file, checked against its sha256."""
+        model, meta = load_weights(path)
+        name = f"{meta.get('name', 'dextr')}@{meta.get('version', '0')}"
+        return cls(model, name, device, int(meta.get("input_size", preprocess.INPUT_SIZE)))
+
+    def predict(self, images: list[np.ndarray], points: list[np.ndarray]) -> list[Prediction]:
+        """Predict one outline per (image, points) pair."""
+        inputs, boxes = self.preprocess(images, points)
+        probs = self.inference(inputs)
+        return [self.postprocess(p, box, image.shape) for p, box, image in zip(probs, boxes, images)]
+
+    def preprocess(self, images: list[np.ndarray], points: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Return the stacked network inputs and each crop box."""
+        prepared = [preprocess.prepare(img, pts, self.input_size) for img, pts in zip(images, points)]
+        return np.stack([x for x, _ in prepared]), [box for _, box in prepared]
+
+    def inference(self, inputs: np.ndarray) -> np.ndarray:
+        """Run the network on a batch; return the object probabilities in each crop."""
+        with torch.inference_mode():
+            logits = self.model(torch.from_numpy(inputs).to(self.device))
+            return torch.sigmoid(logits)[:, 0].float().cpu().numpy()
+
+    def postprocess(self, prob: np.ndarray, box: np.ndarray, shape: tuple[int, ...]) -> Prediction:
+        """Paste one crop's probabilities back, threshold, and trace the outline."""
+        window, offset = postprocess.paste_back(prob, box, shape)
+        mask = postprocess.threshold(window)
+        polygons = postprocess.mask_to_polygons(mask, offset)
+        score = postprocess.mask_score(window, mask)
+        return Prediction(polygons, postprocess.polygons_bbox(polygons), score, mask, offset)
