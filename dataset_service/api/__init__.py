@@ -1,0 +1,42 @@
+"""The REST API under /api/v1: thin views over the services, OpenAPI from the schemas."""
+from __future__ import annotations
+
+from flask import Flask, jsonify, request
+from flask_smorest import Api
+
+from ..auth import current_user
+from ..errors import to_response
+from . import auth, datasets, health, jobs, samples
+
+
+class ServiceApi(Api):
+    """flask-smorest's Api, with our one error shape for HTTP errors too."""
+
+    def handle_http_exception(self, error):
+        status, body = to_response(error)
+        return jsonify(body), status
+
+
+def init_app(app: Flask) -> Api:
+    """Register the API blueprints and the OpenAPI document."""
+    app.config.update(
+        API_TITLE="Dataset labeling service",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+    )
+    api = ServiceApi(app, spec_kwargs={"components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}}, "security": [{"bearerAuth": []}]})
+    for module in (auth, datasets, samples, jobs):
+        api.register_blueprint(module.blp, url_prefix="/api/v1")
+    app.register_blueprint(health.blp)
+
+    @app.before_request
+    def require_authentication():
+        if request.path.startswith("/api/v1/") and request.path not in PUBLIC_PATHS:
+            current_user()
+
+    return api
+
+
+PUBLIC_PATHS = {"/api/v1/auth/token", "/api/v1/openapi.json"}

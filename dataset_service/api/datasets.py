@@ -1,0 +1,94 @@
+"""Datasets and their labels."""
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+
+from ..auth import admin_required, current_user
+from ..db_session import commit, db
+from ..schemas import DatasetCreate, DatasetList, DatasetOut, DatasetUpdate, LabelDeleteArgs, LabelIn, LabelOut, LabelUpdate, PageArgs
+from ..services import datasets, labels
+
+blp = Blueprint("datasets", __name__, description="Datasets and labels")
+
+
+def _with_counts(dataset):
+    dataset.counts = datasets.dataset_counts(db(), dataset)
+    return dataset
+
+
+@blp.get("/datasets")
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, DatasetList)
+def list_datasets(args):
+    """List datasets, newest first."""
+    total, items = datasets.list_datasets(db(), args["limit"], args["offset"])
+    return {"total": total, "items": items}
+
+
+@blp.post("/datasets")
+@admin_required
+@blp.arguments(DatasetCreate)
+@blp.response(201, DatasetOut)
+def create_dataset(data):
+    """Create a dataset (admins only)."""
+    dataset = datasets.create_dataset(db(), data, current_user())
+    commit()
+    return _with_counts(dataset)
+
+
+@blp.get("/datasets/<int:dataset_id>")
+@blp.response(200, DatasetOut)
+def get_dataset(dataset_id):
+    """Return a dataset with its sample counts."""
+    return _with_counts(datasets.get_dataset(db(), dataset_id))
+
+
+@blp.patch("/datasets/<int:dataset_id>")
+@admin_required
+@blp.arguments(DatasetUpdate)
+@blp.response(200, DatasetOut)
+def update_dataset(data, dataset_id):
+    """Change a dataset (admins only)."""
+    dataset = datasets.update_dataset(db(), datasets.get_dataset(db(), dataset_id), data)
+    commit()
+    return _with_counts(dataset)
+
+
+@blp.delete("/datasets/<int:dataset_id>")
+@admin_required
+@blp.response(204)
+def delete_dataset(dataset_id):
+    """Delete a dataset's records; objects in the store stay (admins only)."""
+    datasets.delete_dataset(db(), datasets.get_dataset(db(), dataset_id))
+    commit()
+
+
+@blp.post("/datasets/<int:dataset_id>/labels")
+@blp.arguments(LabelIn)
+@blp.response(201, LabelOut)
+def add_label(data, dataset_id):
+    """Add a label."""
+    label = labels.add_label(db(), datasets.get_dataset(db(), dataset_id), data["name"], data.get("color"))
+    commit()
+    return label
+
+
+@blp.patch("/datasets/<int:dataset_id>/labels/<int:label_id>")
+@blp.arguments(LabelUpdate)
+@blp.response(200, LabelOut)
+def update_label(data, dataset_id, label_id):
+    """Rename or recolour a label."""
+    label = labels.get_label(db(), datasets.get_dataset(db(), dataset_id), label_id)
+    labels.update_label(db(), label, data.get("name"), data.get("color"))
+    commit()
+    return label
+
+
+@blp.delete("/datasets/<int:dataset_id>/labels/<int:label_id>")
+@blp.arguments(LabelDeleteArgs, location="query")
+@blp.response(204)
+def delete_label(args, dataset_id, label_id):
+    """Delete a label; one in use needs force=true."""
+    label = labels.get_label(db(), datasets.get_dataset(db(), dataset_id), label_id)
+    labels.delete_label(db(), label, args["force"])
+    commit()

@@ -1,0 +1,112 @@
+"""Samples: the filtered list, annotations, uploads, deletion, and inference on a sample."""
+from __future__ import annotations
+
+from flask import current_app, jsonify, request
+from flask_smorest import Blueprint
+
+from ..auth import current_user
+from ..db_session import commit, db
+from ..errors import Invalid
+from ..schemas import (
+    AnnotationIn,
+    AnnotationOut,
+    DeletedOut,
+    DeleteSamples,
+    InferIn,
+    InferOut,
+    SampleOut,
+    SampleList,
+    SampleQuery,
+    UploadOut,
+)
+from ..services import annotations, datasets, inference, samples, uploads
+from ..services.filters import SampleFilter
+
+blp = Blueprint("samples", __name__, description="Samples and their annotations")
+
+FILTER_FIELDS = ("state", "label_op", "created", "created_from", "created_to", "path", "dir", "labeled_by", "order")
+
+
+def settings():
+    return current_app.config["SERVICE"].store_settings
+
+
+def sample_filter(args: dict) -> SampleFilter:
+    """Build the service's filter from parsed query arguments."""
+    return SampleFilter(labels=args.get("label") or [], **{k: args[k] for k in FILTER_FIELDS if k in args})
+
+
+@blp.get("/datasets/<int:dataset_id>/samples")
+@blp.arguments(SampleQuery, location="query")
+@blp.response(200, SampleList)
+def list_samples(args, dataset_id):
+    """List a dataset's samples with ModelArts' filters, combined with AND."""
+    dataset = datasets.get_dataset(db(), dataset_id)
+    page = samples.list_samples(db(), dataset, sample_filter(args), args["limit"], args["offset"], args["cursor"])
+    return {"total": page.total, "items": page.items, "next_cursor": page.next_cursor}
+
+
+@blp.post("/datasets/<int:dataset_id>/samples/delete")
+@blp.arguments(DeleteSamples)
+@blp.response(200, DeletedOut)
+def delete_samples(data, dataset_id):
+    """Delete samples; with delete_source, their images and XML leave the store too."""
+    dataset = datasets.get_dataset(db(), dataset_id)
+    count = samples.delete_samples(db(), dataset, data["ids"], data["delete_source"], settings())
+    commit()
+    return {"deleted": count}
+
+
+@blp.post("/datasets/<int:dataset_id>/images")
+@blp.response(201, UploadOut)
+def upload_images(dataset_id):
+    """Add JPG, PNG or BMP images (multipart field 'files'); all are stored or none."""
+    dataset = datasets.get_dataset(db(), dataset_id)
+    files = request.files.getlist("files")
+    if not files:
+        raise Invalid("files: send one or more images in the multipart field 'files'.", {"files": ["required"]})
+    batch = [uploads.Upload(f.filename or "", f.read()) for f in files]
+    config = current_app.config["SERVICE"]
+    created = uploads.add_images(db(), dataset, batch, settings(), config.max_image_bytes)
+    commit()
+    return {"items": samples.describe(db(), dataset, created)}
+
+
+@blp.get("/samples/<int:sample_id>")
+@blp.response(200, SampleOut)
+def get_sample(sample_id):
+    """Return one sample."""
+    sample = samples.get_sample(db(), sample_id)
+    dataset = datasets.get_dataset(db(), sample.dataset_id)
+    return samples.describe(db(), dataset, [sample])[0]
+
+
+@blp.get("/samples/<int:sample_id>/annotation")
+@blp.response(200, AnnotationOut)
+def get_annotation(sample_id):
+    """Return a sample's objects and revision."""
+    return annotations.get_annotation(db(), samples.get_sample(db(), sample_id))
+
+
+@blp.put("/samples/<int:sample_id>/annotation")
+@blp.arguments(AnnotationIn)
+@blp.response(200, AnnotationOut)
+def put_annotation(data, sample_id):
+    """Replace a sample's objects; a stale revision gets 409 with the current annotation."""
+    sample = samples.get_sample(db(), sample_id)
+    dataset = datasets.get_dataset(db(), sample.dataset_id)
+    result = annotations.save_annotation(db(), dataset, sample, data["revision"], data["objects"], current_user(), settings())
+    commit()
+    return result
+
+
+@blp.post("/samples/<int:sample_id>/infer")
+@blp.arguments(InferIn)
+@blp.response(200, InferOut)
+def infer(data, sample_id):
+    """Ask the inference worker for the outline given four extreme points."""
+    sample = samples.get_sample(db(), sample_id)
+    dataset = datasets.get_dataset(db(), sample.dataset_id)
+    config = current_app.config["SERVICE"]
+    uri = str(samples.sample_uri(dataset, sample))
+    return inference.extreme_points(config.worker_url, uri, data["points"], config.worker_timeout_s)

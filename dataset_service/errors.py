@@ -1,0 +1,117 @@
+"""Domain errors, and the one place that turns them (and every other failure) into responses."""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, jsonify, request
+from marshmallow import ValidationError
+from werkzeug.exceptions import HTTPException
+
+from storage.errors import AccessDenied, ObjectNotFound, StorageError, StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+
+class DomainError(Exception):
+    """A rule of the service was broken; carries its HTTP status and error code."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, fields: dict[str, Any] | None = None, body: dict[str, Any] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.fields = fields or {}
+        self.body = body or {}
+
+
+class Invalid(DomainError):
+    status, code = 422, "invalid"
+
+
+class NotFound(DomainError):
+    status, code = 404, "not_found"
+
+
+class Conflict(DomainError):
+    status, code = 409, "conflict"
+
+
+class Unauthorized(DomainError):
+    status, code = 401, "unauthorized"
+
+
+class Forbidden(DomainError):
+    status, code = 403, "forbidden"
+
+
+class TooLarge(DomainError):
+    status, code = 413, "too_large"
+
+
+class UnsupportedMedia(DomainError):
+    status, code = 415, "unsupported_media_type"
+
+
+class Unavailable(DomainError):
+    status, code = 503, "unavailable"
+
+
+def error_body(code: str, message: str, fields: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
+    """Shape every error the same way."""
+    return {"error": code, "message": message, "fields": fields or {}, **extra}
+
+
+def _storage_error(exc: StorageError) -> tuple[int, str]:
+    if isinstance(exc, ObjectNotFound):
+        return 404, "object_not_found"
+    if isinstance(exc, AccessDenied):
+        return 502, "object_store_access_denied"
+    if isinstance(exc, StoreUnavailable):
+        return 503, "object_store_unavailable"
+    return 502, "object_store_error"
+
+
+def to_response(exc: Exception) -> tuple[int, dict[str, Any]]:
+    """Map any exception to a status and a JSON body."""
+    if isinstance(exc, DomainError):
+        return exc.status, error_body(exc.code, exc.message, exc.fields, **exc.body)
+    if isinstance(exc, ValidationError):
+        fields = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+        return 422, error_body("invalid", "The request has invalid fields: " + ", ".join(map(str, fields)), fields)
+    if isinstance(exc, StorageError):
+        status, code = _storage_error(exc)
+        return status, error_body(code, str(exc))
+    if isinstance(exc, HTTPException):
+        return exc.code or 500, _http_body(exc)
+    log.exception("unhandled error")
+    return 500, error_body("internal_error", "An unexpected error happened; it has been logged.")
+
+
+def _http_body(exc: HTTPException) -> dict[str, Any]:
+    data = getattr(exc, "data", None) or {}
+    messages = data.get("messages") if isinstance(data, dict) else None
+    if messages:  # webargs/flask-smorest parsing errors: {"json": {...}} or {"query": {...}}
+        fields: dict[str, Any] = {}
+        for location in messages.values():
+            fields.update(location if isinstance(location, dict) else {"_schema": location})
+        return error_body("invalid", "The request has invalid fields: " + ", ".join(map(str, fields)), fields)
+    code = (exc.name or "error").lower().replace(" ", "_")
+    return error_body(code, exc.description or exc.name or "error")
+
+
+def wants_json() -> bool:
+    """Tell whether the caller is an API client rather than a browser page."""
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def register(app: Flask, page_renderer=None) -> None:
+    """Install the one error handler on the app."""
+
+    @app.errorhandler(Exception)
+    def handle(exc: Exception):
+        status, body = to_response(exc)
+        if page_renderer is not None and not wants_json():
+            return page_renderer(status, body)
+        return jsonify(body), status

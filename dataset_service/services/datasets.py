@@ -1,0 +1,124 @@
+"""Datasets: create, read with counts, update, delete (records only)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from storage.errors import InvalidURI
+from storage.uris import ObjectURI, parse_uri
+
+from ..errors import Conflict, Invalid, NotFound
+from ..models import Dataset, Label, Sample, SampleLabel, User, utcnow
+from . import labels as label_service
+
+
+@dataclass
+class DatasetCounts:
+    total: int
+    labeled: int
+    unlabeled: int
+    per_label: dict[str, int]
+
+
+def normalize_path(field: str, value: str) -> str:
+    """Check an object-store folder URI and make it end with '/'."""
+    try:
+        uri = parse_uri(value)
+    except InvalidURI as exc:
+        raise Invalid(f"{field}: {exc}", {field: [str(exc)]}) from None
+    if uri.scheme == "s3" and not uri.bucket:
+        raise Invalid(f"{field}: a bucket is required.", {field: ["a bucket is required"]})
+    text = str(uri)
+    return text if text.endswith("/") else text + "/"
+
+
+def input_root(dataset: Dataset) -> ObjectURI:
+    """Return the dataset's input folder as a URI."""
+    return parse_uri(dataset.input_path)
+
+
+def get_dataset(session: Session, dataset_id: int) -> Dataset:
+    """Return a dataset or raise NotFound."""
+    dataset = session.get(Dataset, dataset_id)
+    if dataset is None:
+        raise NotFound(f"Dataset {dataset_id} does not exist.")
+    return dataset
+
+
+def list_datasets(session: Session, limit: int = 100, offset: int = 0) -> tuple[int, list[Dataset]]:
+    """Return the total and one page of datasets, newest first."""
+    total = session.scalar(select(func.count(Dataset.id))) or 0
+    page = session.scalars(select(Dataset).order_by(Dataset.id.desc()).limit(limit).offset(offset))
+    return total, list(page)
+
+
+def create_dataset(session: Session, data: dict[str, Any], user: User) -> Dataset:
+    """Create a dataset with its labels."""
+    _check_name_free(session, data["name"])
+    dataset = Dataset(
+        name=data["name"],
+        description=data.get("description") or "",
+        input_path=normalize_path("input_path", data["input_path"]),
+        output_path=normalize_path("output_path", data.get("output_path") or data["input_path"]),
+        created_by_id=user.id,
+    )
+    session.add(dataset)
+    session.flush()
+    for item in data.get("labels") or []:
+        label_service.add_label(session, dataset, item["name"], item.get("color"))
+    return dataset
+
+
+def update_dataset(session: Session, dataset: Dataset, data: dict[str, Any]) -> Dataset:
+    """Change a dataset's name, description or paths."""
+    if "name" in data and data["name"] != dataset.name:
+        _check_name_free(session, data["name"])
+        dataset.name = data["name"]
+    if "description" in data:
+        dataset.description = data["description"] or ""
+    for field in ("input_path", "output_path"):
+        if field in data:
+            setattr(dataset, field, normalize_path(field, data[field]))
+    dataset.updated_at = utcnow()
+    session.flush()
+    return dataset
+
+
+def delete_dataset(session: Session, dataset: Dataset) -> None:
+    """Delete a dataset's records; the object store is left untouched."""
+    session.delete(dataset)
+    session.flush()
+
+
+def _check_name_free(session: Session, name: str) -> None:
+    if session.scalar(select(Dataset.id).where(Dataset.name == name)) is not None:
+        raise Conflict(f"A dataset named '{name}' already exists.", {"name": ["already exists"]})
+
+
+def dataset_counts(session: Session, dataset: Dataset) -> DatasetCounts:
+    """Count samples in all, labeled, unlabeled and per label."""
+    rows = session.execute(
+        select(Sample.labeled, func.count()).where(Sample.dataset_id == dataset.id).group_by(Sample.labeled)
+    ).all()
+    by_state = {bool(labeled): count for labeled, count in rows}
+    per_label_rows = session.execute(
+        select(Label.name, func.count(SampleLabel.sample_id))
+        .select_from(Label)
+        .outerjoin(SampleLabel, SampleLabel.label_id == Label.id)
+        .where(Label.dataset_id == dataset.id)
+        .group_by(Label.name)
+    ).all()
+    labeled, unlabeled = by_state.get(True, 0), by_state.get(False, 0)
+    return DatasetCounts(labeled + unlabeled, labeled, unlabeled, {name: n for name, n in per_label_rows})
+
+
+def flush_or_conflict(session: Session, message: str) -> None:
+    """Flush, turning a uniqueness race into a Conflict."""
+    try:
+        session.flush()
+    except IntegrityError:
+        raise Conflict(message) from None

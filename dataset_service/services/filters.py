@@ -1,0 +1,142 @@
+"""The sample-list filters of ModelArts, as SQL conditions that the indexes serve."""
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, exists, or_, select
+from sqlalchemy.orm import Session
+
+from ..errors import Invalid
+from ..models import Label, Sample, SampleLabel, SampleLabeler
+from .users import find_user_id
+
+WITHIN = {"1d": timedelta(days=1), "1m": timedelta(days=30)}
+ORDERS = ("key", "created", "-created")
+
+
+@dataclass
+class SampleFilter:
+    """What the caller asked for; parsed at the edge, checked here against the data."""
+
+    state: str = "all"
+    labels: list[str] = field(default_factory=list)
+    label_op: str = "or"
+    created: str | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    path: str | None = None
+    dir: str | None = None
+    labeled_by: str | None = None
+    order: str = "key"
+
+
+def conditions(session: Session, dataset_id: int, f: SampleFilter, now: datetime | None = None) -> list[ColumnElement]:
+    """Turn a filter into WHERE conditions, all combined with AND."""
+    where: list[ColumnElement] = [Sample.dataset_id == dataset_id]
+    if f.state != "all":
+        where.append(Sample.labeled.is_(f.state == "labeled"))
+    if f.labels:
+        where.append(_label_condition(session, dataset_id, f.labels, f.label_op))
+    where.extend(_created_conditions(f, now or datetime.now(timezone.utc)))
+    if f.path:
+        where.append(Sample.key.ilike("%" + _escape_like(f.path) + "%", escape="\\"))
+    if f.dir:
+        where.extend(_prefix_range(f.dir))
+    if f.labeled_by:
+        user_id = find_user_id(session, f.labeled_by)
+        if user_id is None:
+            raise Invalid(f"labeled_by: no user is named '{f.labeled_by}'.", {"labeled_by": ["unknown user"]})
+        where.append(exists().where(SampleLabeler.sample_id == Sample.id, SampleLabeler.user_id == user_id))
+    return where
+
+
+def _label_condition(session: Session, dataset_id: int, names: list[str], op: str) -> ColumnElement:
+    rows = session.execute(select(Label.name, Label.id).where(Label.dataset_id == dataset_id, Label.name.in_(names)))
+    ids = dict(rows.tuples().all())
+    unknown = [name for name in names if name not in ids]
+    if unknown:
+        raise Invalid(f"label: unknown label(s) {', '.join(unknown)}.", {"label": [f"unknown label: {n}" for n in unknown]})
+    if op == "and":
+        return and_(*(_has_label(ids[name]) for name in dict.fromkeys(names)))
+    return or_(*(_has_label(ids[name]) for name in dict.fromkeys(names)))
+
+
+def _has_label(label_id: int) -> ColumnElement:
+    return exists().where(SampleLabel.sample_id == Sample.id, SampleLabel.label_id == label_id)
+
+
+def _created_conditions(f: SampleFilter, now: datetime) -> list[ColumnElement]:
+    where = []
+    if f.created:
+        where.append(Sample.created_at >= now - WITHIN[f.created])
+    if f.created_from:
+        where.append(Sample.created_at >= _aware(f.created_from))
+    if f.created_to:
+        where.append(Sample.created_at <= _aware(f.created_to))
+    if f.created_from and f.created_to and f.created_from > f.created_to:
+        raise Invalid("created_from is after created_to.", {"created_from": ["must not be after created_to"]})
+    return where
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _prefix_range(prefix: str) -> list[ColumnElement]:
+    """Match keys under a prefix as an index range: 'a/b/' <= key < 'a/b0'."""
+    upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    return [Sample.key >= prefix, Sample.key < upper]
+
+
+# Cursor paging: the cursor carries the sort values of the last row of the page.
+
+
+def order_by(order: str) -> list[ColumnElement]:
+    """Return the ORDER BY of a sort order; every order ends on a unique column."""
+    if order == "created":
+        return [Sample.created_at.asc(), Sample.id.asc()]
+    if order == "-created":
+        return [Sample.created_at.desc(), Sample.id.desc()]
+    return [Sample.key.asc()]
+
+
+def after_cursor(order: str, cursor: str) -> ColumnElement:
+    """Return the condition selecting rows after the cursor's row."""
+    values = decode_cursor(order, cursor)
+    if order == "key":
+        return Sample.key > values[0]
+    created, sample_id = datetime.fromisoformat(values[0]), int(values[1])
+    if order == "created":
+        return or_(Sample.created_at > created, and_(Sample.created_at == created, Sample.id > sample_id))
+    return or_(Sample.created_at < created, and_(Sample.created_at == created, Sample.id < sample_id))
+
+
+def encode_cursor(order: str, sample: Any) -> str:
+    """Make the opaque cursor that follows this row."""
+    values = [sample.key] if order == "key" else [sample.created_at.isoformat(), sample.id]
+    raw = json.dumps({"o": order, "v": values}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(order: str, cursor: str) -> list[Any]:
+    """Read a cursor back, checking it belongs to this order."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        data = json.loads(raw)
+        values = data["v"]
+        if data["o"] != order or not isinstance(values, list) or len(values) != (1 if order == "key" else 2):
+            raise ValueError
+        if order != "key":
+            datetime.fromisoformat(values[0])
+            int(values[1])
+        return values
+    except (ValueError, KeyError, TypeError, json.JSONDecodeError):
+        raise Invalid("cursor: not a cursor returned for this order.", {"cursor": ["invalid cursor"]}) from None

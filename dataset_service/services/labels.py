@@ -1,0 +1,87 @@
+"""Labels of a dataset: add, rename, recolour, delete."""
+from __future__ import annotations
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from ..errors import Conflict, Invalid, NotFound
+from ..models import AnnotationObject, Dataset, Label, Sample, SampleLabel
+from .colors import COLOR_RE, distinct_color
+
+
+def get_label(session: Session, dataset: Dataset, label_id: int) -> Label:
+    """Return one label of the dataset."""
+    label = session.get(Label, label_id)
+    if label is None or label.dataset_id != dataset.id:
+        raise NotFound(f"Label {label_id} does not exist in dataset {dataset.id}.")
+    return label
+
+
+def labels_by_name(session: Session, dataset_id: int) -> dict[str, Label]:
+    """Return the dataset's labels keyed by name."""
+    return {label.name: label for label in session.scalars(select(Label).where(Label.dataset_id == dataset_id))}
+
+
+def _check_color(color: str) -> str:
+    if not COLOR_RE.match(color):
+        raise Invalid("color must look like '#RRGGBB'.", {"color": ["must look like '#RRGGBB'"]})
+    return color.lower()
+
+
+def next_color(session: Session, dataset_id: int) -> str:
+    """Return a colour that differs from the dataset's existing ones."""
+    count = session.scalar(select(func.count(Label.id)).where(Label.dataset_id == dataset_id)) or 0
+    used = set(session.scalars(select(Label.color).where(Label.dataset_id == dataset_id)))
+    index = count
+    while (color := distinct_color(index)) in used:
+        index += 1
+    return color
+
+
+def add_label(session: Session, dataset: Dataset, name: str, color: str | None = None) -> Label:
+    """Add a label; without a colour it gets a distinct one."""
+    name = name.strip()
+    if not name:
+        raise Invalid("A label needs a name.", {"name": ["must not be empty"]})
+    if session.scalar(select(Label.id).where(Label.dataset_id == dataset.id, Label.name == name)):
+        raise Conflict(f"Label '{name}' already exists.", {"name": ["already exists"]})
+    label = Label(dataset_id=dataset.id, name=name, color=_check_color(color) if color else next_color(session, dataset.id))
+    session.add(label)
+    session.flush()
+    return label
+
+
+def update_label(session: Session, label: Label, name: str | None, color: str | None) -> Label:
+    """Rename or recolour a label; sibling XML picks the new name on the next save or publish."""
+    if name is not None and name.strip() != label.name:
+        name = name.strip()
+        if not name:
+            raise Invalid("A label needs a name.", {"name": ["must not be empty"]})
+        if session.scalar(select(Label.id).where(Label.dataset_id == label.dataset_id, Label.name == name)):
+            raise Conflict(f"Label '{name}' already exists.", {"name": ["already exists"]})
+        label.name = name
+    if color is not None:
+        label.color = _check_color(color)
+    session.flush()
+    return label
+
+
+def delete_label(session: Session, label: Label, force: bool = False) -> None:
+    """Delete a label; one in use needs force, which also removes its objects."""
+    in_use = session.scalar(select(func.count()).select_from(SampleLabel).where(SampleLabel.label_id == label.id)) or 0
+    if in_use and not force:
+        raise Conflict(
+            f"Label '{label.name}' is used on {in_use} sample(s); pass force=true to delete it and its objects.",
+            {"force": ["required: the label is in use"]},
+            {"samples": in_use},
+        )
+    affected = list(session.scalars(select(SampleLabel.sample_id).where(SampleLabel.label_id == label.id)))
+    session.execute(delete(AnnotationObject).where(AnnotationObject.label_id == label.id))
+    session.execute(delete(SampleLabel).where(SampleLabel.label_id == label.id))
+    session.delete(label)
+    session.flush()
+    if affected:
+        from .annotations import refresh_sample_index
+
+        for sample in session.scalars(select(Sample).where(Sample.id.in_(affected))):
+            refresh_sample_index(session, sample)
