@@ -1,0 +1,97 @@
+"""The worker's HTTP service: `gunicorn 'inference_worker.app:create_app()'`."""
+
+from __future__ import annotations
+
+import logging
+
+import torch
+from flask import Flask, jsonify, request
+
+from inference_worker import errors, schemas
+from inference_worker.batcher import Batcher
+from inference_worker.config import Config
+from inference_worker.images import ImageLoader
+from inference_worker.predictor import Predictor, WeightsError, sha256_of
+from inference_worker.service import OutlineService, store_resolver
+
+log = logging.getLogger(__name__)
+
+
+def create_app(config: Config | dict | None = None) -> Flask:
+    """Build the app: load the model once, start the batcher, register the routes."""
+    if not isinstance(config, Config):
+        config = Config.from_env().with_overrides(config)
+    app = Flask(__name__)
+    app.config["WORKER"] = config
+    app.extensions["outline_service"] = _build_service(config)
+    _register_routes(app)
+    _register_errors(app)
+    return app
+
+
+def _build_service(config: Config) -> OutlineService | None:
+    """Return the service, or None (not ready) when the weights cannot be loaded."""
+    if config.torch_threads:
+        torch.set_num_threads(config.torch_threads)
+    try:
+        device = torch.device(config.device) if config.device else None
+        predictor = Predictor.from_weights(config.weights, device)
+    except WeightsError as exc:
+        log.error("model not loaded: %s", exc)
+        return None
+    batcher = Batcher(predictor.inference, config.max_batch, config.max_wait_ms, config.max_queue).start()
+    loader = ImageLoader(store_resolver(config), config.max_image_bytes, config.max_image_pixels, config.cache_entries)
+    return OutlineService(predictor, batcher, loader, config.request_timeout_s)
+
+
+def _service(app: Flask) -> OutlineService:
+    service = app.extensions["outline_service"]
+    if service is None:
+        raise errors.NotReady("the model is not loaded")
+    return service
+
+
+def _register_routes(app: Flask) -> None:
+    @app.post("/v1/extreme-points")
+    def extreme_points():
+        body = request.get_json(silent=True)
+        if body is None:
+            raise errors.BadRequest("the body must be JSON (Content-Type: application/json)", "invalid_json")
+        return jsonify(_service(app).outline(schemas.parse_outline_request(body)))
+
+    @app.get("/healthz")
+    def healthz():
+        return jsonify({"status": "ok"})
+
+    @app.get("/readyz")
+    def readyz():
+        _service(app)
+        return jsonify({"status": "ready"})
+
+    @app.get("/v1/models")
+    def models():
+        return jsonify({"models": [_describe(app)]})
+
+
+def _describe(app: Flask) -> dict:
+    service, config = _service(app), app.config["WORKER"]
+    predictor = service.predictor
+    return {
+        "id": predictor.name, "input_size": predictor.input_size, "device": str(predictor.device),
+        "max_batch": config.max_batch, "max_wait_ms": config.max_wait_ms, "sha256": sha256_of(config.weights),
+    }
+
+
+def _register_errors(app: Flask) -> None:
+    @app.errorhandler(errors.WorkerError)
+    def worker_error(exc: errors.WorkerError):
+        response = jsonify({"error": exc.code, "message": exc.message})
+        if exc.status == 503:
+            response.headers["Retry-After"] = "1"
+        return response, exc.status
+
+    @app.errorhandler(404)
+    @app.errorhandler(405)
+    @app.errorhandler(413)
+    def http_error(exc):
+        return jsonify({"error": exc.name.lower().replace(" ", "_"), "message": exc.description}), exc.code

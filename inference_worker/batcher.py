@@ -1,0 +1,86 @@
+"""Dynamic batching: concurrent requests share one forward pass (up to B requests or T ms)."""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+
+import numpy as np
+
+from inference_worker import errors
+
+
+class Batcher:
+    """Run `infer` on batches gathered from many threads, in one background thread.
+
+    The queue is bounded: when `max_queue` items already wait, `submit` refuses at once
+    instead of letting latency grow without bound.
+    """
+
+    def __init__(self, infer: Callable[[np.ndarray], np.ndarray], max_batch: int, max_wait_ms: float, max_queue: int):
+        self.infer = infer
+        self.max_batch = max(1, max_batch)
+        self.max_wait = max_wait_ms / 1000.0
+        self._queue: queue.Queue[tuple[np.ndarray, Future]] = queue.Queue(maxsize=max(1, max_queue))
+        self._thread = threading.Thread(target=self._serve, name="batcher", daemon=True)
+        self._stopping = threading.Event()
+        self.batches = self.items = 0
+
+    def start(self) -> Batcher:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    def submit(self, item: np.ndarray, timeout: float) -> np.ndarray:
+        """Queue one input and wait for its output; raise Overloaded when full or too slow."""
+        future: Future = Future()
+        try:
+            self._queue.put_nowait((item, future))
+        except queue.Full:
+            raise errors.Overloaded("the worker is busy; retry shortly") from None
+        try:
+            return future.result(timeout=timeout)
+        except FutureTimeout:
+            future.cancel()
+            raise errors.Overloaded(f"no answer within {timeout:g} s; retry shortly") from None
+
+    def _serve(self) -> None:
+        while not self._stopping.is_set():
+            batch = self._gather()
+            if batch:
+                self._run(batch)
+
+    def _gather(self) -> list[tuple[np.ndarray, Future]]:
+        """Block for a first item, then take more until the batch is full or the wait is over."""
+        try:
+            batch = [self._queue.get(timeout=0.5)]
+        except queue.Empty:
+            return []
+        deadline = time.monotonic() + self.max_wait
+        while len(batch) < self.max_batch:
+            remaining = deadline - time.monotonic()
+            try:
+                batch.append(self._queue.get(timeout=remaining) if remaining > 0 else self._queue.get_nowait())
+            except queue.Empty:
+                break
+        return [(x, f) for x, f in batch if f.set_running_or_notify_cancel()]
+
+    def _run(self, batch: list[tuple[np.ndarray, Future]]) -> None:
+        if not batch:
+            return
+        try:
+            outputs = self.infer(np.stack([x for x, _ in batch]))
+        except Exception as exc:  # every waiting request must hear about the failure
+            for _, future in batch:
+                future.set_exception(exc)
+            return
+        self.batches += 1
+        self.items += len(batch)
+        for (_, future), out in zip(batch, outputs):
+            future.set_result(out)

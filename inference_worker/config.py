@@ -1,0 +1,60 @@
+"""Settings of the inference worker, read from WORKER_* (and the shared S3_*) environment variables."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+from inference_worker.predictor import DEFAULT_WEIGHTS
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything the worker can be told; defaults suit one CPU process."""
+
+    host: str = "0.0.0.0"
+    port: int = 8090
+    weights: Path = DEFAULT_WEIGHTS
+    device: str = ""  # "" picks CUDA when present, else the CPU
+    torch_threads: int = 0  # 0 leaves torch's default (one per core)
+    max_batch: int = 8  # requests run through the network together, at most
+    max_wait_ms: float = 5.0  # how long the first request of a batch waits for company
+    max_queue: int = 32  # requests waiting beyond this are refused with 503
+    request_timeout_s: float = 30.0  # a request not served by then gets 503
+    max_image_bytes: int = 20 * 1024 * 1024
+    max_image_pixels: int = 40_000_000
+    cache_entries: int = 16  # decoded images kept, keyed by URI and ETag
+    s3_endpoint_url: str | None = None
+    s3_region: str = "us-east-1"
+    s3_access_key: str = ""
+    s3_secret_key: str = ""
+    gunicorn_threads: int = 8
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Config:
+        """Read WORKER_<FIELD> for each field, and S3_<NAME> for the store settings."""
+        env = os.environ if environ is None else environ
+        values = {}
+        for field in fields(cls):
+            name = field.name.upper()
+            key = name if name.startswith("S3_") else f"WORKER_{name}"
+            if key in env:
+                values[field.name] = _convert(field.type, env[key])
+        return cls(**values)
+
+    def with_overrides(self, overrides: dict | None) -> Config:
+        """Return a copy with the given fields replaced."""
+        return replace(self, **(overrides or {}))
+
+
+def _convert(kind: str, text: str):
+    if kind == "int":
+        return int(text)
+    if kind == "float":
+        return float(text)
+    if kind == "Path":
+        return Path(text)
+    if kind == "str | None":
+        return text or None
+    return text

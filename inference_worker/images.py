@@ -1,0 +1,158 @@
+"""Getting the request's image as RGB pixels: base64 or object URI, size limits, a decode cache."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import cv2
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from inference_worker import errors
+from storage import errors as storage_errors
+from storage.objects import ObjectStore
+from storage.uris import ObjectURI, parse_uri
+
+ALLOWED_SCHEMES = ("s3",)  # file:// would let any client read the worker's disk
+
+
+class DecodeCache:
+    """A small thread-safe LRU of decoded images keyed by (URI, ETag)."""
+
+    def __init__(self, entries: int):
+        self.entries = entries
+        self._items: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def get(self, key: tuple[str, str]) -> np.ndarray | None:
+        with self._lock:
+            image = self._items.get(key)
+            if image is None:
+                self.misses += 1
+                return None
+            self._items.move_to_end(key)
+            self.hits += 1
+            return image
+
+    def put(self, key: tuple[str, str], image: np.ndarray) -> None:
+        if self.entries <= 0:
+            return
+        image.setflags(write=False)  # shared between requests: nobody may change it
+        with self._lock:
+            self._items[key] = image
+            self._items.move_to_end(key)
+            while len(self._items) > self.entries:
+                self._items.popitem(last=False)
+
+
+def decode_base64(text: str, max_bytes: int) -> bytes:
+    """Return the bytes of a base64 string (data: URL prefix allowed), within the byte limit."""
+    if not isinstance(text, str) or not text:
+        raise errors.BadRequest("image.base64 must be a non-empty string", "invalid_image")
+    if text.startswith("data:"):
+        text = text.partition(",")[2]
+    if len(text) * 3 // 4 > max_bytes + 3:
+        raise errors.BadRequest(f"the image is larger than {max_bytes} bytes", "image_too_large")
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise errors.BadRequest("image.base64 is not valid base64", "invalid_base64") from None
+
+
+def check_bytes(size: int, max_bytes: int) -> None:
+    """Refuse an encoded image over the byte limit."""
+    if size > max_bytes:
+        raise errors.BadRequest(f"the image has {size} bytes; the limit is {max_bytes}", "image_too_large")
+
+
+def image_size(data: bytes) -> tuple[int, int]:
+    """Read (width, height) from the image header without decoding the pixels."""
+    try:
+        with Image.open(io.BytesIO(data)) as header:
+            return header.size
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+        raise errors.BadRequest("the image cannot be decoded", "undecodable_image") from None
+
+
+def decode_image(data: bytes, max_pixels: int) -> np.ndarray:
+    """Decode encoded bytes to HxWx3 uint8 RGB, refusing images over the pixel limit."""
+    width, height = image_size(data)
+    if width * height > max_pixels:
+        raise errors.BadRequest(
+            f"the image has {width}x{height} pixels; the limit is {max_pixels}", "image_too_large")
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if image is None:
+        raise errors.BadRequest("the image cannot be decoded", "undecodable_image")
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+class ImageLoader:
+    """Fetch and decode request images, by value or from the object store."""
+
+    def __init__(self, store_for: Callable[[ObjectURI], ObjectStore], max_bytes: int, max_pixels: int, cache_entries: int):
+        self.store_for = store_for
+        self.max_bytes = max_bytes
+        self.max_pixels = max_pixels
+        self.cache = DecodeCache(cache_entries)
+
+    def from_base64(self, text: str) -> np.ndarray:
+        """Decode an image sent inline."""
+        return decode_image(decode_base64(text, self.max_bytes), self.max_pixels)
+
+    def from_uri(self, text: str) -> np.ndarray:
+        """Fetch an image by URI, decoding it only when its (URI, ETag) is not cached."""
+        uri = parse_image_uri(text)
+        store = self.store_for(uri)
+        with store_errors():
+            info = store.stat(uri.bucket, uri.key)
+            key = (str(uri), info.etag)
+            cached = self.cache.get(key)
+            if cached is not None:
+                return cached
+            check_bytes(info.size, self.max_bytes)
+            data = store.get(uri.bucket, uri.key)
+        check_bytes(len(data), self.max_bytes)
+        image = decode_image(data, self.max_pixels)
+        self.cache.put(key, image)
+        return image
+
+
+def parse_image_uri(text: str) -> ObjectURI:
+    """Parse an image URI, accepting only the schemes the worker serves."""
+    if not isinstance(text, str) or not text:
+        raise errors.BadRequest("image.uri must be a non-empty string", "invalid_uri")
+    try:
+        uri = parse_uri(text)
+    except storage_errors.InvalidURI as exc:
+        if "scheme" in exc.reason:
+            raise errors.BadRequest(f"unsupported URI scheme in {text!r} (use s3://bucket/key)", "unsupported_uri_scheme") from None
+        raise errors.BadRequest(str(exc), "invalid_uri") from None
+    if uri.scheme not in ALLOWED_SCHEMES:
+        raise errors.BadRequest(f"unsupported URI scheme {uri.scheme!r} (use s3://bucket/key)", "unsupported_uri_scheme")
+    if not uri.key or uri.key.endswith("/"):
+        raise errors.BadRequest(f"{text!r} names a prefix, not an image", "invalid_uri")
+    return uri
+
+
+@contextmanager
+def store_errors() -> Iterator[None]:
+    """Translate storage exceptions into the worker's HTTP errors."""
+    try:
+        yield
+    except storage_errors.ObjectNotFound as exc:
+        raise errors.ImageNotFound(str(exc)) from exc
+    except storage_errors.StoreUnavailable as exc:
+        raise errors.StoreUnavailable(f"the object store cannot be reached: {exc}") from exc
+    except storage_errors.AccessDenied as exc:
+        raise errors.StoreFailed(f"the object store refused access: {exc}", "store_access_denied") from exc
+    except storage_errors.InvalidURI as exc:
+        raise errors.BadRequest(str(exc), "invalid_uri") from exc
+    except storage_errors.StorageError as exc:
+        raise errors.StoreFailed(f"the object store failed: {exc}") from exc

@@ -1,0 +1,69 @@
+"""The worker's one use case: an image and four extreme points in, the object's outline out."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from inference_worker import schemas
+from inference_worker.batcher import Batcher
+from inference_worker.config import Config
+from inference_worker.images import ImageLoader
+from inference_worker.postprocess import polygons_bbox
+from inference_worker.predictor import Predictor
+from inference_worker.preprocess import points_bbox
+from storage.objects import ObjectStore
+from storage.uris import ObjectURI
+
+
+class OutlineService:
+    """Fetch the image, then preprocess here, infer in a shared batch, postprocess here."""
+
+    def __init__(self, predictor: Predictor, batcher: Batcher, loader: ImageLoader, timeout_s: float):
+        self.predictor = predictor
+        self.batcher = batcher
+        self.loader = loader
+        self.timeout_s = timeout_s
+
+    def load_image(self, request: schemas.OutlineRequest) -> np.ndarray:
+        if request.image_uri is not None:
+            return self.loader.from_uri(request.image_uri)
+        return self.loader.from_base64(request.image_base64)
+
+    def outline(self, request: schemas.OutlineRequest) -> dict:
+        """Return the response body for one parsed request."""
+        image = self.load_image(request)
+        schemas.check_points_inside(request.points, image.shape)
+        started = time.perf_counter()
+        inputs, boxes = self.predictor.preprocess([image], [request.points])
+        prob = self.batcher.submit(inputs[0], self.timeout_s)
+        pred = self.predictor.postprocess(prob, boxes[0], image.shape)
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        bbox = pred.bbox or [float(v) for v in points_bbox(request.points)]
+        return schemas.outline_response(pred.polygons, bbox, pred.score, self.predictor.name, elapsed_ms)
+
+
+def store_resolver(config: Config) -> Callable[[ObjectURI], ObjectStore]:
+    """Return uri -> store, creating the S3 client on first use and sharing it after."""
+    lock, stores = threading.Lock(), {}
+
+    def store_for(uri: ObjectURI) -> ObjectStore:
+        with lock:
+            if uri.scheme not in stores:
+                stores[uri.scheme] = _make_store(uri, config)
+            return stores[uri.scheme]
+
+    return store_for
+
+
+def _make_store(uri: ObjectURI, config: Config) -> ObjectStore:
+    try:
+        from storage.factory import store_for  # the project's one place that builds stores
+    except ImportError:
+        from storage.s3 import S3ObjectStore
+
+        return S3ObjectStore(config.s3_endpoint_url, config.s3_region, config.s3_access_key, config.s3_secret_key)
+    return store_for(uri)
