@@ -1,0 +1,44 @@
+"""Rows made directly, for tests that should not depend on sync."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import select
+
+from dataset_service.models import Sample, User
+from dataset_service.services import annotations, datasets, labels
+
+
+def add_sample(app, dataset_id: int, key: str, created_at: datetime | None = None, width: int = 100, height: int = 80) -> int:
+    """Insert a sample row (no object needs to exist in the store)."""
+    with app.extensions["db_sessionmaker"]() as session:
+        sample = Sample(
+            dataset_id=dataset_id, key=key, size=123, etag="e" + key, width=width, height=height,
+            created_at=created_at or datetime.now(timezone.utc), labeled=False, revision=0,
+        )
+        session.add(sample)
+        session.commit()
+        return sample.id
+
+
+def label_sample(app, sample_id: int, username: str, label_names: list[str]) -> None:
+    """Give a sample one square object per label, authored by a user, without touching the store."""
+    from dataset_service.models import AnnotationObject
+
+    with app.extensions["db_sessionmaker"]() as session:
+        sample = session.get(Sample, sample_id)
+        user = session.scalar(select(User).where(User.username == username))
+        by_name = labels.labels_by_name(session, sample.dataset_id)
+        for name in label_names:
+            session.add(AnnotationObject(
+                sample_id=sample.id, label_id=by_name[name].id, shape="polygon", points=[[1, 1], [10, 1], [10, 10]],
+                source="manual", created_by_id=user.id, updated_by_id=user.id,
+            ))
+        session.flush()
+        annotations.refresh_sample_index(session, sample)
+        session.commit()
+
+
+def dataset_obj(app, dataset_id: int):
+    with app.extensions["db_sessionmaker"]() as session:
+        return datasets.get_dataset(session, dataset_id)

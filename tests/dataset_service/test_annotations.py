@@ -1,0 +1,158 @@
+"""Saving annotations: authorship, revisions, conflicts, and the sibling XML in the store."""
+from __future__ import annotations
+
+import threading
+
+from storage.annotations import read_annotation
+
+from .conftest import login, make_user
+from .factories import add_sample
+
+SQUARE = [[10, 10], [40, 10], [40, 30], [10, 30]]
+
+
+def bucket_of(dataset):
+    return dataset["input_path"].split("/")[2]
+
+
+def new_sample(app, dataset, key="cats/a/one.png"):
+    return add_sample(app, dataset["id"], key, width=64, height=48)
+
+
+def test_empty_annotation(app, labeler, dataset):
+    sample_id = new_sample(app, dataset)
+    body = labeler.get(f"/api/v1/samples/{sample_id}/annotation").get_json()
+    assert body["revision"] == 0 and body["objects"] == []
+
+
+def test_save_writes_sibling_xml_that_reads_back(app, labeler, dataset, s3_server):
+    sample_id = new_sample(app, dataset)
+    response = labeler.put(f"/api/v1/samples/{sample_id}/annotation", json={
+        "revision": 0, "objects": [{"label": "cat", "points": SQUARE}, {"label": "dog", "points": [[1, 1], [5.5, 1], [3, 7.25]], "source": "extreme_points"}],
+    })
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert body["revision"] == 1 and body["saved_by"] == "lena"
+    cat = body["objects"][0]
+    assert cat["label"] == "cat" and cat["points"] == SQUARE and cat["source"] == "manual"
+    assert cat["created_by"] == "lena" and cat["updated_by"] == "lena" and cat["shape"] == "polygon"
+
+    xml = s3_server.store.get(bucket_of(dataset), "cats/a/one.xml")
+    annotation = read_annotation(xml, "cats/a/one.xml")
+    assert annotation.filename == "one.png" and (annotation.width, annotation.height) == (64, 48)
+    assert [o.label for o in annotation.objects] == ["cat", "dog"]
+    assert [list(map(list, o.points)) for o in annotation.objects] == [SQUARE, [[1, 1], [5.5, 1], [3, 7.25]]]
+    assert annotation.objects[0].created_by == "lena" and annotation.objects[1].source == "extreme_points"
+
+    sample = labeler.get(f"/api/v1/samples/{sample_id}").get_json()
+    assert sample["state"] == "labeled" and sample["labels"] == ["cat", "dog"] and sample["labeled_by"] == ["lena"]
+
+
+def test_authorship_kept_for_unchanged_objects(app, labeler, dataset):
+    sample_id = new_sample(app, dataset)
+    url = f"/api/v1/samples/{sample_id}/annotation"
+    first = labeler.put(url, json={"revision": 0, "objects": [{"label": "cat", "points": SQUARE}, {"label": "dog", "points": SQUARE}]}).get_json()
+    make_user(app, "omar")
+    omar = login(app, "omar")
+    kept, changed = first["objects"]
+    second = omar.put(url, json={"revision": 1, "objects": [
+        {"id": kept["id"], "label": "cat", "points": SQUARE},
+        {"id": changed["id"], "label": "cat", "points": SQUARE},
+        {"label": "dog", "points": [[0, 0], [5, 0], [5, 5]]},
+    ]}).get_json()
+    by_id = {o["id"]: o for o in second["objects"]}
+    assert by_id[kept["id"]]["updated_by"] == "lena" and by_id[kept["id"]]["updated_at"] == kept["updated_at"]
+    assert by_id[changed["id"]]["created_by"] == "lena" and by_id[changed["id"]]["updated_by"] == "omar"
+    new = [o for o in second["objects"] if o["id"] not in (kept["id"], changed["id"])][0]
+    assert new["created_by"] == "omar"
+    sample = omar.get(f"/api/v1/samples/{sample_id}").get_json()
+    assert sample["labeled_by"] == ["lena", "omar"]
+
+
+def test_stale_revision_is_409_with_current(app, labeler, dataset):
+    sample_id = new_sample(app, dataset)
+    url = f"/api/v1/samples/{sample_id}/annotation"
+    assert labeler.put(url, json={"revision": 0, "objects": [{"label": "cat", "points": SQUARE}]}).status_code == 200
+    response = labeler.put(url, json={"revision": 0, "objects": []})
+    assert response.status_code == 409
+    body = response.get_json()
+    assert body["error"] == "conflict" and "lena" in body["message"]
+    assert body["current"]["revision"] == 1 and body["current"]["objects"][0]["label"] == "cat"
+
+
+def test_two_clients_same_revision_exactly_one_wins(app, labeler, dataset, s3_server):
+    sample_id = new_sample(app, dataset)
+    make_user(app, "omar")
+    clients = {"lena": labeler, "omar": login(app, "omar")}
+    barrier = threading.Barrier(2)
+    results = {}
+
+    def save(name):
+        barrier.wait()
+        with app.app_context():
+            results[name] = clients[name].put(f"/api/v1/samples/{sample_id}/annotation", json={
+                "revision": 0, "objects": [{"label": "cat" if name == "lena" else "dog", "points": SQUARE}],
+            })
+
+    threads = [threading.Thread(target=save, args=(n,)) for n in clients]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    codes = sorted(r.status_code for r in results.values())
+    assert codes == [200, 409], {n: (r.status_code, r.get_json()) for n, r in results.items()}
+    winner = next(n for n, r in results.items() if r.status_code == 200)
+    current = labeler.get(f"/api/v1/samples/{sample_id}/annotation").get_json()
+    assert current["revision"] == 1 and current["saved_by"] == winner
+    xml = read_annotation(s3_server.store.get(bucket_of(dataset), "cats/a/one.xml"), "one.xml")
+    assert [o.label for o in xml.objects] == [current["objects"][0]["label"]]
+
+
+def test_no_objects_means_unlabeled_and_no_xml(app, labeler, dataset, s3_server):
+    sample_id = new_sample(app, dataset)
+    url = f"/api/v1/samples/{sample_id}/annotation"
+    labeler.put(url, json={"revision": 0, "objects": [{"label": "cat", "points": SQUARE}]})
+    response = labeler.put(url, json={"revision": 1, "objects": []})
+    assert response.status_code == 200 and response.get_json()["objects"] == []
+    assert labeler.get(f"/api/v1/samples/{sample_id}").get_json()["state"] == "unlabeled"
+    keys = [o.key for page in s3_server.store.list_pages(bucket_of(dataset), "cats/a/") for o in page]
+    assert "cats/a/one.xml" not in keys
+
+
+def test_invalid_objects_are_422_naming_them(app, labeler, dataset):
+    sample_id = new_sample(app, dataset)
+    url = f"/api/v1/samples/{sample_id}/annotation"
+    cases = [
+        ({"objects": []}, "revision"),
+        ({"revision": 0}, "objects"),
+        ({"revision": "x", "objects": []}, "revision"),
+        ({"revision": 0, "objects": [{"label": "cat", "points": [[1, 1], [2, 2]]}]}, "objects"),
+        ({"revision": 0, "objects": [{"label": "cow", "points": SQUARE}]}, "objects.0.label"),
+        ({"revision": 0, "objects": [{"label": "cat", "points": [[1, 1], [2, 2], [100, 3]]}]}, "objects.0.points"),
+        ({"revision": 0, "objects": [{"label": "cat", "points": [[1, 1], [2, "a"], [3, 3]]}]}, "objects"),
+        ({"revision": 0, "objects": [{"label": "cat", "points": [[1, 1, 1], [2, 2], [3, 3]]}]}, "objects"),
+        ({"revision": 0, "objects": [{"label": "cat", "shape": "circle", "points": SQUARE}]}, "objects"),
+    ]
+    for body, field in cases:
+        response = labeler.put(url, json=body)
+        assert response.status_code == 422, (body, response.get_json())
+        assert field in response.get_json()["fields"], (body, response.get_json())
+    assert labeler.get(url).get_json()["revision"] == 0
+
+
+def test_store_failure_leaves_database_unchanged(app, labeler, dataset, config):
+    sample_id = new_sample(app, dataset)
+    from dataset_service import create_app
+
+    broken = create_app(config.replace(s3_endpoint_url="http://127.0.0.1:9", testing=True))
+    client = broken.test_client()
+    response = client.put(f"/api/v1/samples/{sample_id}/annotation", json={"revision": 0, "objects": [{"label": "cat", "points": SQUARE}]},
+                          headers={"Authorization": f"Bearer {labeler.token}"})
+    assert response.status_code == 503, response.get_json()
+    assert response.get_json()["error"] == "object_store_unavailable"
+    broken.extensions["db_engine"].dispose()
+    body = labeler.get(f"/api/v1/samples/{sample_id}/annotation").get_json()
+    assert body == {**body, "revision": 0, "objects": []}
+    assert labeler.get(f"/api/v1/samples/{sample_id}").get_json()["state"] == "unlabeled"
+
+
+def test_unknown_sample_is_404(labeler):
+    assert labeler.get("/api/v1/samples/424242/annotation").status_code == 404
