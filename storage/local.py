@@ -1,0 +1,190 @@
+"""An object store on a local directory: each bucket is a subdirectory of the root."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+
+from storage.errors import AccessDenied, InvalidURI, ObjectNotFound, StorageError
+from storage.objects import ObjectInfo, ObjectStore, check_page_size, check_range
+
+# Writes go to a hidden temporary file next to the target first; listings skip them.
+TEMP_PREFIX = ".storage-tmp-"
+_CHUNK = 1024 * 1024
+
+
+class LocalObjectStore(ObjectStore):
+    """Keep objects as files under `root/bucket/key`; bucket "" is the root itself.
+
+    ETags are the MD5 of the content, as S3 gives for single-part uploads.
+    """
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root).resolve()
+
+    def list_pages(
+        self, bucket: str, prefix: str, page_size: int = 1000
+    ) -> Iterator[list[ObjectInfo]]:
+        """Yield the objects under `prefix`, recursively, in key order, page by page."""
+        check_page_size(page_size)
+        page: list[ObjectInfo] = []
+        for key, path in _walk(self._bucket_dir(bucket), "", prefix):
+            info = _info(key, path)
+            if info is not None:
+                page.append(info)
+            if len(page) == page_size:
+                yield page
+                page = []
+        if page:
+            yield page
+
+    def stat(self, bucket: str, key: str) -> ObjectInfo:
+        """Return the object's size, ETag and last-modified time."""
+        with _os_errors("stat", bucket, key):
+            info = _info(key, self._path(bucket, key))
+        if info is None:
+            raise ObjectNotFound("object not found", bucket, key)
+        return info
+
+    def get(self, bucket: str, key: str, byte_range: tuple[int, int] | None = None) -> bytes:
+        """Return the object's bytes, or the inclusive range `first..last`."""
+        check_range(byte_range)
+        path = self._path(bucket, key)
+        with _os_errors("read", bucket, key), path.open("rb") as file:
+            return _read(file, byte_range, bucket, key)
+
+    def put(
+        self, bucket: str, key: str, data: bytes, content_type: str | None = None
+    ) -> ObjectInfo:
+        """Write `data` atomically (temporary file, then rename) and describe the result."""
+        path = self._path(bucket, key)
+        if not self._bucket_dir(bucket).is_dir():
+            raise ObjectNotFound("bucket not found", bucket)
+        with _os_errors("write", bucket, key):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _write_atomically(path, data)
+        return self.stat(bucket, key)
+
+    def delete(self, bucket: str, key: str) -> None:
+        """Delete the object if it exists."""
+        path = self._path(bucket, key)
+        if path.is_dir():
+            return
+        with _os_errors("delete", bucket, key):
+            path.unlink(missing_ok=True)
+
+    def presigned_url(self, bucket: str, key: str, expires_s: int = 3600) -> str:
+        """Return the object's file:// URI (local files need no signature)."""
+        return self._path(bucket, key).as_uri()
+
+    def ensure_bucket(self, bucket: str) -> None:
+        """Create the bucket's directory unless it exists."""
+        with _os_errors("create bucket", bucket, None):
+            self._bucket_dir(bucket).mkdir(parents=True, exist_ok=True)
+
+    def _bucket_dir(self, bucket: str) -> Path:
+        """Return the directory of `bucket`, refusing names that are not one plain segment."""
+        if bucket == "":
+            return self.root
+        if "/" in bucket or "\\" in bucket or bucket in (".", "..") or "\0" in bucket:
+            raise InvalidURI(bucket, "a bucket name must be a single path segment")
+        return self.root / bucket
+
+    def _path(self, bucket: str, key: str) -> Path:
+        """Return the file of `key`, refusing keys that are not plain relative paths."""
+        segments = key.split("/")
+        if not key or any(s in ("", ".", "..") for s in segments) or "\0" in key:
+            raise InvalidURI(key, "a local key must be a relative path without empty, '.' or '..' parts")
+        if segments[-1].startswith(TEMP_PREFIX):
+            raise InvalidURI(key, f"names starting with {TEMP_PREFIX!r} are reserved")
+        return self._bucket_dir(bucket).joinpath(*segments)
+
+
+def _walk(directory: Path, key_prefix: str, prefix: str) -> Iterator[tuple[str, Path]]:
+    """Yield (key, path) of the files under `directory` whose key starts with `prefix`, in key order."""
+    try:
+        entries = list(os.scandir(directory))
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    # A directory's keys all start with "name/", so sorting it as "name/" keeps key order.
+    named = sorted((_sort_name(e), e.path) for e in entries)
+    for name, path in named:
+        key = key_prefix + name
+        if name.endswith("/"):
+            if key.startswith(prefix) or prefix.startswith(key):
+                yield from _walk(Path(path), key, prefix)
+        elif key.startswith(prefix) and not name.startswith(TEMP_PREFIX):
+            yield key, Path(path)
+
+
+def _sort_name(entry: os.DirEntry) -> str:
+    """Return the entry's name, with "/" appended for a directory (symlinks are not followed)."""
+    return entry.name + "/" if entry.is_dir(follow_symlinks=False) else entry.name
+
+
+@contextmanager
+def _os_errors(action: str, bucket: str, key: str | None) -> Iterator[None]:
+    """Translate OS errors raised inside the block into storage errors."""
+    try:
+        yield
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        raise ObjectNotFound("object not found", bucket, key) from None
+    except PermissionError as exc:
+        raise AccessDenied(f"cannot {action}: permission denied", bucket, key) from exc
+    except OSError as exc:
+        raise StorageError(f"cannot {action}: {exc.strerror}", bucket, key) from exc
+
+
+def _info(key: str, path: Path) -> ObjectInfo | None:
+    """Describe the file at `path`, or return None when there is no such file."""
+    try:
+        st = path.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    if not path.is_file():
+        return None
+    etag = _md5_hex(str(path), st.st_size, st.st_mtime_ns, st.st_ino)
+    modified = datetime.fromtimestamp(st.st_mtime, tz=UTC)
+    return ObjectInfo(key=key, size=st.st_size, etag=etag, last_modified=modified)
+
+
+@lru_cache(maxsize=65536)
+def _md5_hex(path: str, size: int, mtime_ns: int, inode: int) -> str:
+    """Return the MD5 of a file; size, mtime and inode make the cache entry stale on change."""
+    digest = hashlib.md5(usedforsecurity=False)
+    with open(path, "rb") as file:
+        while chunk := file.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _read(file, byte_range: tuple[int, int] | None, bucket: str, key: str) -> bytes:
+    """Read the whole file or the inclusive range, refusing a range starting past the end."""
+    if byte_range is None:
+        return file.read()
+    first, last = byte_range
+    if first >= os.fstat(file.fileno()).st_size:
+        raise StorageError(f"byte range {first}-{last} not satisfiable", bucket, key)
+    file.seek(first)
+    return file.read(last - first + 1)
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Write `data` to a temporary file beside `path`, flush it to disk, then rename it over `path`."""
+    fd, temp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.chmod(temp, 0o644)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
