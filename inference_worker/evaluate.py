@@ -1,0 +1,92 @@
+"""Score the model and GrabCut on davis345: `python -m inference_worker.evaluate`.
+
+Protocol: one merged mask per frame (every object id > 0; id 255 is void and not scored),
+extreme points taken from that mask with a fixed seed, the same points for both methods.
+GrabCut gets the points' box as its rectangle and the four points as sure foreground.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from inference_worker import data
+from inference_worker.extreme_points import extreme_points
+from inference_worker.postprocess import full_mask
+from inference_worker.predictor import DEFAULT_WEIGHTS, Predictor
+from inference_worker.preprocess import points_bbox
+from inference_worker.train import DEFAULT_DATA
+
+POINTS_SEED = 0
+GRABCUT_ITERATIONS = 5
+
+
+def davis_frames(root: Path, limit: int | None = None):
+    """Yield (image, merged mask, void, points) per davis345 frame, points from a fixed seed."""
+    rng = np.random.default_rng(POINTS_SEED)
+    for pair in data.pairs(root / "davis345")[:limit]:
+        mask, void = data.read_merged_mask(pair.mask)
+        yield data.read_rgb(pair.image), mask, void, extreme_points(mask, rng)
+
+
+def model_mask(predictor: Predictor, image: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Return the model's full-frame 0/1 mask."""
+    pred = predictor.predict([image], [points])[0]
+    return full_mask(pred.mask, pred.offset, image.shape)
+
+
+def grabcut_mask(image: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Return GrabCut's 0/1 mask seeded by the points' box, with the points as sure foreground."""
+    h, w = image.shape[:2]
+    x0, y0, x1, y1 = points_bbox(points).astype(int)
+    seeds = np.full((h, w), cv2.GC_BGD, np.uint8)
+    seeds[max(0, y0):min(h, y1), max(0, x0):min(w, x1)] = cv2.GC_PR_FGD
+    for x, y in points.astype(int):
+        seeds[y, x] = cv2.GC_FGD
+    bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+    bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+    cv2.grabCut(bgr, seeds, None, bgd, fgd, GRABCUT_ITERATIONS, cv2.GC_INIT_WITH_MASK)
+    return np.isin(seeds, (cv2.GC_FGD, cv2.GC_PR_FGD)).astype(np.uint8)
+
+
+def evaluate(predictor: Predictor, root: Path, limit: int | None, with_grabcut: bool) -> dict[str, float]:
+    """Return the mIoU (in %) of the model and of GrabCut, and the model's seconds per frame."""
+    scores: dict[str, list[float]] = {"model": [], "grabcut": []}
+    model_seconds = 0.0
+    for image, mask, void, points in davis_frames(root, limit):
+        started = time.perf_counter()
+        scores["model"].append(data.iou(model_mask(predictor, image, points), mask, void))
+        model_seconds += time.perf_counter() - started
+        if with_grabcut:
+            scores["grabcut"].append(data.iou(grabcut_mask(image, points), mask, void))
+    result = {name: 100 * float(np.mean(v)) for name, v in scores.items() if v}
+    result["frames"] = len(scores["model"])
+    result["model_s_per_frame"] = model_seconds / max(1, len(scores["model"]))
+    return result
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS)
+    parser.add_argument("--limit", type=int, help="only the first N frames (a quick look)")
+    parser.add_argument("--no-grabcut", action="store_true")
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    predictor = Predictor.from_weights(args.weights)
+    result = evaluate(predictor, args.data, args.limit, not args.no_grabcut)
+    print(f"davis345, {result['frames']} frames, merged masks, extreme points seed {POINTS_SEED}")
+    print(f"model {predictor.name}: mIoU {result['model']:.2f}  ({1000 * result['model_s_per_frame']:.0f} ms/frame)")
+    if "grabcut" in result:
+        print(f"OpenCV GrabCut ({GRABCUT_ITERATIONS} iterations, same points): mIoU {result['grabcut']:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,192 @@
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+import requests
+
+from inference_worker.app import create_app
+from storage.errors import StoreUnavailable
+from tests.inference_worker.conftest import disc_image, encode_base64, encode_png
+
+POINTS = [[220, 240], [419, 240], [320, 141], [320, 339]]
+
+
+@pytest.fixture(scope="module")
+def app(weights_path):
+    return create_app({"weights": weights_path, "max_image_pixels": 1_000_000, "max_image_bytes": 2_000_000})
+
+
+@pytest.fixture
+def client(app, memory_store):
+    app.extensions["outline_service"].loader.store_for = lambda uri: memory_store
+    return app.test_client()
+
+
+@pytest.fixture(scope="module")
+def disc_b64():
+    return encode_base64(disc_image()[0])
+
+
+def post(client, image, points=POINTS):
+    return client.post("/v1/extreme-points", json={"image": image, "points": points})
+
+
+def test_outline_by_base64(client, disc_b64):
+    response = post(client, {"base64": disc_b64})
+    assert response.status_code == 200
+    body = response.get_json()
+    assert set(body) == {"polygons", "bbox", "score", "model", "inference_ms"}
+    assert body["model"].startswith("dextr-lite0@")
+    outline = np.array(body["polygons"][0])
+    assert outline.shape[1] == 2 and len(outline) >= 8
+    assert all(abs(a - b) < 8 for a, b in zip(body["bbox"], [220, 140, 420, 340]))
+    assert 0 <= body["score"] <= 1 and body["inference_ms"] > 0
+
+
+def test_outline_by_uri_with_points_in_any_order(client, memory_store):
+    memory_store.put("photos", "disc.png", encode_png(disc_image()[0]))
+    response = post(client, {"uri": "s3://photos/disc.png"}, POINTS[::-1])
+    assert response.status_code == 200 and response.get_json()["polygons"]
+
+
+def test_health_ready_and_models(client, weights_path):
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+    assert client.get("/readyz").status_code == 200
+    model = client.get("/v1/models").get_json()["models"][0]
+    assert model["input_size"] == 256 and model["device"] == "cpu"
+    assert model["sha256"] == weights_path.with_suffix(".pt.sha256").read_text().split()[0]
+
+
+BAD_POINTS = [
+    (POINTS[:3], "invalid_points"),
+    (POINTS + [[1, 1]], "invalid_points"),
+    ("four points", "invalid_points"),
+    ([[1, 2, 3]] + POINTS[1:], "invalid_points"),
+    ([["a", 240]] + POINTS[1:], "non_numeric_points"),
+    ([[True, 240]] + POINTS[1:], "non_numeric_points"),
+    ([[None, 240]] + POINTS[1:], "non_numeric_points"),
+    ([[-1, 240]] + POINTS[1:], "points_outside_image"),
+    ([[640, 240]] + POINTS[1:], "points_outside_image"),
+    ([[100, 480]] + POINTS[1:], "points_outside_image"),
+    ([[300, 300]] * 4, "degenerate_points"),
+    ([[300, 300], [301, 300], [300, 301], [301, 301]], "degenerate_points"),
+]
+
+
+@pytest.mark.parametrize("points, code", BAD_POINTS)
+def test_bad_points_are_400(client, disc_b64, points, code):
+    response = post(client, {"base64": disc_b64}, points)
+    assert response.status_code == 400
+    assert response.get_json()["error"] == code and response.get_json()["message"]
+
+
+BAD_IMAGES = [
+    ({"base64": "aGVsbG8gd29ybGQ="}, "undecodable_image"),
+    ({"base64": "%%%"}, "invalid_base64"),
+    ({"uri": "http://example.com/a.jpg"}, "unsupported_uri_scheme"),
+    ({"uri": "gs://bucket/a.jpg"}, "unsupported_uri_scheme"),
+    ({"uri": "file:///etc/passwd"}, "unsupported_uri_scheme"),
+    ({"uri": "s3://Bad_Bucket/a.jpg"}, "invalid_uri"),
+    ({}, "invalid_image"),
+    ({"uri": "s3://a/b", "base64": "x"}, "invalid_image"),
+    ("s3://photos/disc.png", "invalid_image"),
+]
+
+
+@pytest.mark.parametrize("image, code", BAD_IMAGES)
+def test_bad_images_are_400(client, image, code):
+    response = post(client, image)
+    assert response.status_code == 400 and response.get_json()["error"] == code
+
+
+def test_images_over_the_pixel_limit_are_400(client):
+    big = encode_base64(np.zeros((1001, 1000, 3), np.uint8))
+    response = post(client, {"base64": big})
+    assert response.status_code == 400 and response.get_json()["error"] == "image_too_large"
+    assert "pixels" in response.get_json()["message"]
+
+
+def test_images_over_the_byte_limit_are_400(client):
+    noise = np.random.default_rng(0).integers(0, 255, (900, 1000, 3), dtype=np.uint8)  # ~2.7 MB PNG
+    response = post(client, {"base64": encode_base64(noise)})
+    assert response.status_code == 400 and response.get_json()["error"] == "image_too_large"
+    assert "bytes" in response.get_json()["message"]
+
+
+@pytest.mark.parametrize("data", ["not json", "[1, 2]", "null"])
+def test_bodies_that_are_not_a_json_object_are_400(client, data):
+    response = client.post("/v1/extreme-points", data=data, content_type="application/json")
+    assert response.status_code == 400 and response.get_json()["error"] == "invalid_json"
+
+
+def test_missing_object_is_404(client):
+    response = post(client, {"uri": "s3://photos/missing.png"})
+    assert response.status_code == 404 and response.get_json()["error"] == "image_not_found"
+
+
+def test_unreachable_store_is_503(client, memory_store):
+    memory_store.failure = StoreUnavailable("connection refused")
+    response = post(client, {"uri": "s3://photos/disc.png"})
+    assert response.status_code == 503 and response.get_json()["error"] == "store_unavailable"
+
+
+def test_overload_is_503_not_an_unbounded_queue(weights_path, disc_b64):
+    app = create_app({"weights": weights_path, "max_batch": 1, "max_queue": 1, "request_timeout_s": 10})
+    service = app.extensions["outline_service"]
+    release = threading.Event()
+    infer = service.batcher.infer
+    service.batcher.infer = lambda batch: (release.wait(10), infer(batch))[1]
+    statuses = []
+    threads = [threading.Thread(target=lambda: statuses.append(post(app.test_client(), {"base64": disc_b64}).status_code)) for _ in range(2)]
+    for t in threads:
+        t.start()
+        time.sleep(0.5)
+    response = post(app.test_client(), {"base64": disc_b64})
+    release.set()
+    for t in threads:
+        t.join()
+    assert response.status_code == 503 and response.get_json()["error"] == "overloaded"
+    assert response.headers["Retry-After"] == "1"
+    assert sorted(statuses) == [200, 200]
+    service.batcher.stop()
+
+
+def test_missing_weights_leave_the_worker_alive_but_not_ready(tmp_path):
+    client = create_app({"weights": tmp_path / "none.pt"}).test_client()
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/readyz").status_code == 503
+    assert post(client, {"base64": "x"}).get_json()["error"] == "not_ready"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_gunicorn_serves_the_api(disc_b64, tmp_path):
+    port = free_port()
+    env = {**os.environ, "WORKER_PORT": str(port), "WORKER_HOST": "127.0.0.1", "WORKER_TORCH_THREADS": "2"}
+    log = open(tmp_path / "gunicorn.log", "wb")
+    server = subprocess.Popen([sys.executable, "-m", "inference_worker"], env=env, stdout=log, stderr=log)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 40
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"{base}/readyz", timeout=1).status_code == 200:
+                    break
+            except requests.RequestException:  # not listening yet, or the worker still booting
+                time.sleep(0.2)
+        response = requests.post(f"{base}/v1/extreme-points", json={"image": {"base64": disc_b64}, "points": POINTS}, timeout=10)
+        assert response.status_code == 200 and response.json()["polygons"]
+        bad = requests.post(f"{base}/v1/extreme-points", json={"image": {"base64": disc_b64}, "points": POINTS[:2]}, timeout=10)
+        assert bad.status_code == 400 and bad.json()["error"] == "invalid_points"
+    finally:
+        server.terminate()
+        server.wait(10)

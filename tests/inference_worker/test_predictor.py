@@ -1,0 +1,58 @@
+import numpy as np
+import pytest
+import torch
+
+from inference_worker import data
+from inference_worker.extreme_points import extreme_points
+from inference_worker.postprocess import full_mask
+from inference_worker.predictor import Predictor, WeightsError, load_weights, sha256_of
+from tests.inference_worker.conftest import disc_image
+
+
+def test_committed_weights_match_their_sha256(weights_path):
+    recorded = weights_path.with_suffix(".pt.sha256").read_text().split()[0]
+    assert sha256_of(weights_path) == recorded
+    assert weights_path.stat().st_size <= 25 * 1024 * 1024
+
+
+def test_altered_weights_are_refused(weights_path, tmp_path):
+    copy = tmp_path / "w.pt"
+    copy.write_bytes(weights_path.read_bytes() + b"\0")
+    (tmp_path / "w.pt.sha256").write_text(weights_path.with_suffix(".pt.sha256").read_text())
+    with pytest.raises(WeightsError, match="sha256"):
+        load_weights(copy)
+
+
+def test_weights_without_a_checksum_are_refused(weights_path, tmp_path):
+    copy = tmp_path / "w.pt"
+    copy.write_bytes(weights_path.read_bytes())
+    with pytest.raises(WeightsError, match="checksum"):
+        load_weights(copy)
+
+
+def test_predictor_outlines_a_synthetic_object(predictor):
+    image, mask = disc_image()
+    points = extreme_points(mask, np.random.default_rng(0))
+    pred = predictor.predict([image], [points])[0]
+    assert data.iou(full_mask(pred.mask, pred.offset, image.shape), mask) > 0.85
+    assert pred.polygons and 0.5 < pred.score <= 1.0
+    xmin, ymin, xmax, ymax = pred.bbox
+    assert abs(xmin - 220) < 8 and abs(xmax - 420) < 8 and abs(ymin - 140) < 8 and abs(ymax - 340) < 8
+
+
+def test_predictor_batches_give_the_same_answers_as_single_calls(predictor):
+    a, mask_a = disc_image(centre=(200, 200), radius=80)
+    b, mask_b = disc_image(centre=(400, 260), radius=120)
+    rng = np.random.default_rng(0)
+    points = [extreme_points(mask_a, rng), extreme_points(mask_b, rng)]
+    batch = predictor.predict([a, b], points)
+    single = predictor.predict([b], points[1:])
+    assert np.array_equal(batch[1].mask, single[0].mask)
+
+
+def test_inference_runs_without_autograd(predictor):
+    inputs, _ = predictor.preprocess(*zip((disc_image()[0], np.array([[220, 240], [419, 240], [320, 141], [320, 339]]))))
+    probs = predictor.inference(inputs)
+    assert probs.shape == (1, predictor.input_size, predictor.input_size)
+    assert probs.min() >= 0 and probs.max() <= 1
+    assert predictor.device == torch.device("cpu")
