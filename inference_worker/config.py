@@ -29,6 +29,7 @@ class Config:
     s3_region: str = "us-east-1"
     s3_access_key: str = ""
     s3_secret_key: str = ""
+    s3_path_style: bool = True
     gunicorn_threads: int = 8
 
     @classmethod
@@ -53,6 +54,8 @@ def _convert(kind: str, text: str):
         return int(text)
     if kind == "float":
         return float(text)
+    if kind == "bool":
+        return text.strip().lower() not in ("false", "0", "no", "")
     if kind == "Path":
         return Path(text)
     if kind == "str | None":

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 
@@ -15,6 +14,7 @@ from inference_worker.images import ImageLoader
 from inference_worker.postprocess import polygons_bbox
 from inference_worker.predictor import Predictor
 from inference_worker.preprocess import points_bbox
+from storage.factory import StoreSettings, store_for
 from storage.objects import ObjectStore
 from storage.uris import ObjectURI
 
@@ -47,23 +47,9 @@ class OutlineService:
 
 
 def store_resolver(config: Config) -> Callable[[ObjectURI], ObjectStore]:
-    """Return uri -> store, creating the S3 client on first use and sharing it after."""
-    lock, stores = threading.Lock(), {}
-
-    def store_for(uri: ObjectURI) -> ObjectStore:
-        with lock:
-            if uri.scheme not in stores:
-                stores[uri.scheme] = _make_store(uri, config)
-            return stores[uri.scheme]
-
-    return store_for
-
-
-def _make_store(uri: ObjectURI, config: Config) -> ObjectStore:
-    try:
-        from storage.factory import store_for  # the project's one place that builds stores
-    except ImportError:
-        from storage.s3 import S3ObjectStore
-
-        return S3ObjectStore(config.s3_endpoint_url, config.s3_region, config.s3_access_key, config.s3_secret_key)
-    return store_for(uri)
+    """Return uri -> store from the worker's S3 settings (the factory shares one client)."""
+    settings = StoreSettings(
+        endpoint_url=config.s3_endpoint_url, region=config.s3_region, access_key=config.s3_access_key,
+        secret_key=config.s3_secret_key, path_style=config.s3_path_style,
+    )
+    return lambda uri: store_for(uri, settings)

@@ -190,3 +190,27 @@ def test_gunicorn_serves_the_api(disc_b64, tmp_path):
     finally:
         server.terminate()
         server.wait(10)
+
+
+def test_outline_from_a_real_s3_server(s3_server, weights_path):
+    bucket = s3_server.new_bucket("worker")
+    s3_server.store.put(bucket, "photos/disc.jpg", encode_png(disc_image()[0]))
+    app = create_app({
+        "weights": weights_path, "s3_endpoint_url": s3_server.endpoint_url,
+        "s3_access_key": s3_server.access_key, "s3_secret_key": s3_server.secret_key,
+    })
+    client = app.test_client()
+    for _ in range(2):
+        response = post(client, {"uri": f"s3://{bucket}/photos/disc.jpg"})
+        assert response.status_code == 200 and response.get_json()["polygons"]
+    cache = app.extensions["outline_service"].loader.cache
+    assert (cache.misses, cache.hits) == (1, 1)
+    assert post(client, {"uri": f"s3://{bucket}/photos/none.jpg"}).status_code == 404
+    app.extensions["outline_service"].batcher.stop()
+
+
+def test_unreachable_s3_server_is_503(weights_path):
+    app = create_app({"weights": weights_path, "s3_endpoint_url": f"http://127.0.0.1:{free_port()}"})
+    response = post(app.test_client(), {"uri": "s3://photos/disc.jpg"})
+    assert response.status_code == 503 and response.get_json()["error"] == "store_unavailable"
+    app.extensions["outline_service"].batcher.stop()
