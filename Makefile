@@ -50,5 +50,8 @@ train: venv ## Train the extreme-points model (hours on CPU; resumes from checkp
 evaluate: venv ## Evaluate the model against GrabCut on davis345
 	$(PY) -m inference_worker.evaluate
 
+lint-chart: venv ## Lint, render and validate the Helm chart
+	$(PY) -m pytest -p no:cacheprovider -q tests/helm
+
 clean: ## Remove the virtual environment (keeps ./var data)
 	rm -rf $(VENV)

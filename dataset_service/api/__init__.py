@@ -28,7 +28,7 @@ def init_app(app: Flask) -> Api:
     )
     api = ServiceApi(app, spec_kwargs={"components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}}, "security": [{"bearerAuth": []}]})
     for module in (auth, datasets, samples, jobs):
-        api.register_blueprint(module.blp, url_prefix="/api/v1")
+        api.register_blueprint(module.blp, url_prefix="/api/v1", name=f"api_{module.blp.name}")
     app.register_blueprint(health.blp)
 
     @app.before_request

@@ -6,7 +6,7 @@ from flask_smorest import Blueprint
 
 from ..auth import current_user
 from ..db_session import commit, db
-from ..errors import Invalid
+from ..errors import Conflict, Invalid
 from ..schemas import (
     AnnotationIn,
     AnnotationOut,
@@ -95,7 +95,11 @@ def put_annotation(data, sample_id):
     """Replace a sample's objects; a stale revision gets 409 with the current annotation."""
     sample = samples.get_sample(db(), sample_id)
     dataset = datasets.get_dataset(db(), sample.dataset_id)
-    result = annotations.save_annotation(db(), dataset, sample, data["revision"], data["objects"], current_user(), settings())
+    try:
+        result = annotations.save_annotation(db(), dataset, sample, data["revision"], data["objects"], current_user(), settings())
+    except Conflict as exc:
+        exc.body["current"] = AnnotationOut().dump(exc.body["current"])
+        raise
     commit()
     return result
 

@@ -56,7 +56,7 @@ def conditions(session: Session, dataset_id: int, f: SampleFilter, now: datetime
 
 def _label_condition(session: Session, dataset_id: int, names: list[str], op: str) -> ColumnElement:
     rows = session.execute(select(Label.name, Label.id).where(Label.dataset_id == dataset_id, Label.name.in_(names)))
-    ids = dict(rows.tuples().all())
+    ids = {name: label_id for name, label_id in rows}
     unknown = [name for name in names if name not in ids]
     if unknown:
         raise Invalid(f"label: unknown label(s) {', '.join(unknown)}.", {"label": [f"unknown label: {n}" for n in unknown]})
