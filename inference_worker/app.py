@@ -11,10 +11,11 @@ from inference_worker import errors, schemas
 from inference_worker.batcher import Batcher
 from inference_worker.config import Config
 from inference_worker.images import ImageLoader
-from inference_worker.predictor import Predictor, WeightsError, sha256_of
+from inference_worker.predictor import Predictor, WeightsError
 from inference_worker.service import OutlineService, store_resolver
 
 log = logging.getLogger(__name__)
+BODY_SLACK_BYTES = 64 * 1024
 
 
 def create_app(config: Config | dict | None = None) -> Flask:
@@ -23,6 +24,8 @@ def create_app(config: Config | dict | None = None) -> Flask:
         config = Config.from_env().with_overrides(config)
     app = Flask(__name__)
     app.config["WORKER"] = config
+    # base64 adds a third; the slack lets images near the limit reach the exact check.
+    app.config["MAX_CONTENT_LENGTH"] = config.max_image_bytes * 4 // 3 + BODY_SLACK_BYTES
     app.extensions["outline_service"] = _build_service(config)
     _register_routes(app)
     _register_errors(app)
@@ -48,6 +51,8 @@ def _service(app: Flask) -> OutlineService:
     service = app.extensions["outline_service"]
     if service is None:
         raise errors.NotReady("the model is not loaded")
+    if not service.batcher.alive:
+        raise errors.NotReady("the batching thread is not running")
     return service
 
 
@@ -78,7 +83,7 @@ def _describe(app: Flask) -> dict:
     predictor = service.predictor
     return {
         "id": predictor.name, "input_size": predictor.input_size, "device": str(predictor.device),
-        "max_batch": config.max_batch, "max_wait_ms": config.max_wait_ms, "sha256": sha256_of(config.weights),
+        "max_batch": config.max_batch, "max_wait_ms": config.max_wait_ms, "sha256": predictor.sha256,
     }
 
 
@@ -90,8 +95,12 @@ def _register_errors(app: Flask) -> None:
             response.headers["Retry-After"] = "1"
         return response, exc.status
 
+    @app.errorhandler(413)
+    def body_too_large(exc):
+        limit = app.config["WORKER"].max_image_bytes
+        return jsonify({"error": "image_too_large", "message": f"the request body is too large for an image of at most {limit} bytes"}), 400
+
     @app.errorhandler(404)
     @app.errorhandler(405)
-    @app.errorhandler(413)
     def http_error(exc):
         return jsonify({"error": exc.name.lower().replace(" ", "_"), "message": exc.description}), exc.code

@@ -37,6 +37,11 @@ class Batcher:
     def stop(self) -> None:
         self._stopping.set()
 
+    @property
+    def alive(self) -> bool:
+        """Say whether the batching thread is serving."""
+        return self._thread.is_alive() and not self._stopping.is_set()
+
     def submit(self, item: np.ndarray, timeout: float) -> np.ndarray:
         """Queue one input and wait for its output; raise Overloaded when full or too slow."""
         future: Future = Future()

@@ -45,14 +45,16 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def verify_sha256(path: Path) -> None:
-    """Refuse weights whose sha256 differs from the one recorded beside them."""
+def verify_sha256(path: Path) -> str:
+    """Return the weights' sha256, refusing a file that differs from the one recorded beside it."""
     record = path.with_suffix(path.suffix + ".sha256")
     if not record.exists():
         raise WeightsError(f"no checksum file {record.name} beside {path}")
     expected = record.read_text().split()[0]
-    if sha256_of(path) != expected:
+    actual = sha256_of(path)
+    if actual != expected:
         raise WeightsError(f"{path} does not match its recorded sha256")
+    return actual
 
 
 def load_weights(path: Path) -> tuple[ExtremePointNet, dict]:
@@ -60,30 +62,31 @@ def load_weights(path: Path) -> tuple[ExtremePointNet, dict]:
     path = Path(path)
     if not path.exists():
         raise WeightsError(f"weights file {path} not found")
-    verify_sha256(path)
+    digest = verify_sha256(path)
     blob = torch.load(path, map_location="cpu", weights_only=True)
     model = ExtremePointNet(blob["variant"])
     state = {k: v.float() if v.is_floating_point() else v for k, v in blob["state_dict"].items()}
     model.load_state_dict(state)
     meta = {k: v for k, v in blob.items() if k != "state_dict"}
-    return model, meta
+    return model, {**meta, "sha256": digest}
 
 
 class Predictor:
     """Turn images and their four extreme points into object outlines, a batch at a time."""
 
-    def __init__(self, model: ExtremePointNet, name: str = "dextr-lite0@dev", device: torch.device | None = None, input_size: int = preprocess.INPUT_SIZE):
+    def __init__(self, model: ExtremePointNet, name: str = "dextr-lite0@dev", device: torch.device | None = None, input_size: int = preprocess.INPUT_SIZE, sha256: str | None = None):
         self.device = device or pick_device()
         self.model = model.to(self.device).eval()
         self.name = name
         self.input_size = input_size
+        self.sha256 = sha256
 
     @classmethod
     def from_weights(cls, path: Path = DEFAULT_WEIGHTS, device: torch.device | None = None) -> Predictor:
         """Load a committed weights file, checked against its sha256."""
         model, meta = load_weights(path)
         name = f"{meta.get('name', 'dextr')}@{meta.get('version', '0')}"
-        return cls(model, name, device, int(meta.get("input_size", preprocess.INPUT_SIZE)))
+        return cls(model, name, device, int(meta.get("input_size", preprocess.INPUT_SIZE)), meta["sha256"])
 
     def predict(self, images: list[np.ndarray], points: list[np.ndarray]) -> list[Prediction]:
         """Predict one outline per (image, points) pair."""

@@ -214,3 +214,13 @@ def test_unreachable_s3_server_is_503(weights_path):
     response = post(app.test_client(), {"uri": "s3://photos/disc.jpg"})
     assert response.status_code == 503 and response.get_json()["error"] == "store_unavailable"
     app.extensions["outline_service"].batcher.stop()
+
+
+def test_bodies_far_over_the_byte_limit_are_refused_unread(client):
+    response = client.post("/v1/extreme-points", data=b"x" * 3_000_000, content_type="application/json")
+    assert response.status_code == 400 and response.get_json()["error"] == "image_too_large"
+
+
+def test_unknown_routes_answer_json(client):
+    response = client.get("/v1/nothing")
+    assert response.status_code == 404 and response.get_json()["error"] == "not_found"
