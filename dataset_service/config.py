@@ -28,6 +28,8 @@ class Config:
     worker_url: str = "http://127.0.0.1:8090"
     worker_timeout_s: float = 20.0
     broker_url: str | None = None
+    job_queue: str = "jobs"
+    job_stale_after_s: float = 120.0
     thumbnail_dir: str = str(VAR_DIR / "thumbnails")
     max_image_bytes: int = 5 * 1024 * 1024
     max_upload_bytes: int = 8 * 1024 * 1024
@@ -48,6 +50,8 @@ class Config:
             s3_path_style=_env("S3_PATH_STYLE", "true").lower() != "false",
             worker_url=_env("WORKER_URL", f"http://127.0.0.1:{_env('WORKER_PORT', '8090')}"),
             broker_url=_env("CELERY_BROKER_URL", _env("REDIS_URL")),
+            job_queue=_env("CELERY_QUEUE", cls.job_queue),
+            job_stale_after_s=float(_env("JOB_STALE_AFTER_S", str(cls.job_stale_after_s))),
             thumbnail_dir=_env("THUMBNAIL_DIR", cls.thumbnail_dir),
         )
 

@@ -1,0 +1,553 @@
+"""Synchronize Data Source: make the dataset's samples match the images under its input path.
+
+One pass over the listing, page by page (the listing runs a page ahead in its own thread):
+
+1. each page is compared in bulk with the samples stored in the page's key range (S3 lists keys
+   in byte order, so consecutive pages cover consecutive ranges): new images are inserted,
+   images whose ETag or size changed are updated (their size forgotten), and stored samples in
+   the range that were not listed are deleted; then the transaction commits;
+2. an image whose sibling XML is present and differs from the one we last wrote or imported
+   (`xml_etag`) has it fetched and parsed in a thread pool, and imported in batches: objects,
+   labels (unknown ones created with distinct colours), attribution, and the image size from
+   the XML's `<size>`;
+3. stage "reading image sizes": the samples whose width is still unknown are read with ranged
+   GETs of their first bytes, concurrently, and stored in batches.
+
+Memory stays bounded by a page plus the fixed number of fetches in flight. A malformed XML or an
+undecodable image sets the sample's `error` and a job error, and the sync goes on; an object
+store that stops answering fails the job, and running it again finishes the work: every step
+is keyed by (dataset, key), so nothing is duplicated or lost.
+"""
+from __future__ import annotations
+
+import queue
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.annotations import SOURCES, Annotation, AnnotationError, read_annotation
+from storage.errors import ObjectNotFound
+from storage.factory import store_for
+from storage.objects import ObjectInfo, ObjectStore
+from storage.paths import is_annotation_key, is_image_key, sibling_xml_key
+from storage.uris import parse_uri
+
+from ..config import Config
+from ..models import AnnotationObject, Dataset, Label, Sample, SampleLabel, SampleLabeler, User, utcnow
+from .image_probe import UndecodableImage, probe_size
+from .labels import next_color
+
+PAGE_SIZE = 1000
+STORED_CHUNK = 5000  # stored rows read at once within one page's key range
+XML_THREADS = 16
+SIZE_THREADS = 32
+IN_FLIGHT = 256  # fetches submitted and not yet written
+IMPORT_BATCH = 200
+SIZE_BATCH = 500
+LABEL_NAME_MAX = 64
+XML_ERROR = "annotation: "
+IMAGE_ERROR = "image: "
+STAGES = ("listing", "importing", "reading image sizes")
+
+samples = Sample.__table__
+objects_table = AnnotationObject.__table__
+
+
+@dataclass
+class Stored:
+    """A stored sample as the comparison sees it."""
+
+    id: int
+    key: str
+    etag: str
+    size: int
+    xml_etag: str | None
+    revision: int
+    error: str | None
+    added_at: datetime
+
+
+@dataclass
+class Candidate:
+    """An image whose sibling XML may need importing, once the listing has passed the XML's key."""
+
+    key: str
+    xml_key: str
+    revision: int  # the sample's revision when compared; an import needs it unchanged
+    xml_etag: str | None  # the XML we last wrote or imported
+
+
+@dataclass
+class Fetched:
+    """A sibling XML fetched and parsed (or refused)."""
+
+    candidate: Candidate
+    etag: str
+    annotation: Annotation | None = None
+    problem: str | None = None
+    sample_id: int | None = None  # filled in when the import locks the sample
+    error: str | None = None
+
+
+@dataclass
+class PagePlan:
+    """What one key range changes: rows to insert and update, sample ids to delete."""
+
+    new: list[ObjectInfo] = field(default_factory=list)
+    changed: list[tuple[Stored, ObjectInfo]] = field(default_factory=list)
+    unchanged: list[Stored] = field(default_factory=list)
+    gone: list[int] = field(default_factory=list)
+
+
+def plan_range(images: dict[str, ObjectInfo], stored: Iterable[Stored], started_at: datetime) -> PagePlan:
+    """Compare the images listed in a key range with the samples stored in the same range."""
+    plan = PagePlan()
+    seen: set[str] = set()
+    for row in stored:
+        info = images.get(row.key)
+        if info is None:
+            if row.added_at < started_at:  # a sample added while we listed may not be listed yet
+                plan.gone.append(row.id)
+            continue
+        seen.add(row.key)
+        if info.etag != row.etag or info.size != row.size:
+            plan.changed.append((row, info))
+        else:
+            plan.unchanged.append(row)
+    plan.new = [info for key, info in images.items() if key not in seen]
+    return plan
+
+
+# --- the job ------------------------------------------------------------------------------------
+
+
+def run_sync(job, make_session: sessionmaker[Session], config: Config) -> None:
+    """Synchronize the job's dataset with its input path (the body of a `sync` job)."""
+    sync = Synchronizer(job, make_session, config)
+    sync.run()
+
+
+class Synchronizer:
+    """One sync run: its store, its thread pools and what it has learned so far."""
+
+    def __init__(self, job, make_session: sessionmaker[Session], config: Config):
+        self.job, self.make_session, self.config = job, make_session, config
+        with make_session() as session:
+            dataset = session.get(Dataset, job.dataset_id)
+            self.dataset_id = dataset.id
+            self.root = parse_uri(dataset.input_path)
+            self.started_at = utcnow()
+        self.store: ObjectStore = store_for(self.root, config.store_settings)
+        self.labels: dict[str, int] | None = None
+        self.fetched: list[Fetched] = []
+        self.users: dict[str, int | None] = {}
+
+    def run(self) -> None:
+        for name in ("listed", "processed", "sized"):
+            self.job.progress.setdefault(name, 0)
+        for name in ("added", "updated", "deleted", "unchanged", "annotations_imported", "errors"):
+            self.job.counts.setdefault(name, 0)
+        with ThreadPoolExecutor(XML_THREADS, thread_name_prefix="sync-xml") as pool:
+            try:
+                self.list_and_import(pool)
+            finally:
+                pool.shutdown(wait=True, cancel_futures=True)
+        self.job.stage = STAGES[2]
+        self.read_sizes()
+
+    # --- listing and comparing ---
+
+    def list_and_import(self, pool: ThreadPoolExecutor) -> None:
+        """Walk the listing page by page; import sibling XML as the pages go."""
+        self.job.stage = STAGES[0]
+        imports = Window(IN_FLIGHT)
+        waiting: list[Candidate] = []  # images whose XML key lies beyond the listed range
+        low: str | None = None
+        for page in prefetch(self.store.list_pages(self.root.bucket, self.root.key, PAGE_SIZE)):
+            self.job.check()
+            high = page[-1].key
+            check_order(page, low)
+            images = {o.key: o for o in page if is_image_key(o.key)}
+            xml = {o.key: o.etag for o in page if is_annotation_key(o.key)}
+            waiting += self.apply_page(low, high, images)
+            self.job.advance("listed", len(images))
+            ready = [c for c in waiting if c.xml_key <= high]
+            waiting = [c for c in waiting if c.xml_key > high]
+            self.queue_imports(pool, imports, ready, xml)
+            low = high
+        self.apply_page(low, None, {})  # after the last key (everything, when nothing was listed)
+        self.queue_imports(pool, imports, waiting, {})
+        self.job.stage = STAGES[1]
+        self.write_imports(imports.drain(), force=True)
+
+    def apply_page(self, low: str | None, high: str | None, images: dict[str, ObjectInfo]) -> list[Candidate]:
+        """Insert, update and delete the samples of the key range (low, high]; return its XML candidates."""
+        with self.make_session.begin() as session:
+            plan = PagePlan(new=list(images.values()))
+            remaining = dict(images)
+            for chunk in self.stored_chunks(session, low, high):
+                part = plan_range(remaining, chunk, self.started_at)
+                self.write_plan(session, PagePlan(gone=part.gone))
+                for row, _ in part.changed:
+                    remaining.pop(row.key)
+                for row in part.unchanged:
+                    remaining.pop(row.key)
+                plan.changed += part.changed
+                plan.unchanged += part.unchanged
+                self.job.count("deleted", len(part.gone))
+            plan.new = list(remaining.values())
+            self.write_plan(session, plan)
+        self.job.count("added", len(plan.new))
+        self.job.count("updated", len(plan.changed))
+        self.job.count("unchanged", len(plan.unchanged))
+        return (
+            [Candidate(o.key, sibling_xml_key(o.key), 0, None) for o in plan.new]
+            + [Candidate(r.key, sibling_xml_key(r.key), r.revision, r.xml_etag) for r, _ in plan.changed]
+            + [Candidate(r.key, sibling_xml_key(r.key), r.revision, r.xml_etag) for r in plan.unchanged]
+        )
+
+    def stored_chunks(self, session: Session, low: str | None, high: str | None) -> Iterator[list[Stored]]:
+        """Yield the stored samples with low < key <= high, in key order, a chunk at a time."""
+        while True:
+            query = select(samples.c.id, samples.c.key, samples.c.etag, samples.c.size, samples.c.xml_etag,
+                           samples.c.revision, samples.c.error, samples.c.added_at).where(samples.c.dataset_id == self.dataset_id)
+            if low is not None:
+                query = query.where(samples.c.key > low)
+            if high is not None:
+                query = query.where(samples.c.key <= high)
+            rows = [Stored(*row) for row in session.execute(query.order_by(samples.c.key).limit(STORED_CHUNK))]
+            if rows:
+                yield rows
+            if len(rows) < STORED_CHUNK:
+                return
+            low = rows[-1].key
+
+    def write_plan(self, session: Session, plan: PagePlan) -> None:
+        """Apply a page's inserts, updates and deletes in bulk; flush."""
+        if plan.new:
+            now = utcnow()
+            session.execute(insert_ignoring_duplicates(session), [
+                {"dataset_id": self.dataset_id, "key": o.key, "size": o.size, "etag": o.etag, "created_at": o.last_modified,
+                 "added_at": now, "labeled": False, "revision": 0} for o in plan.new
+            ])
+        if plan.changed:
+            session.execute(
+                update(samples).where(samples.c.id == bindparam("_id")).values(
+                    etag=bindparam("_etag"), size=bindparam("_size"), created_at=bindparam("_created"), width=None, height=None, error=None),
+                [{"_id": r.id, "_etag": o.etag, "_size": o.size, "_created": o.last_modified} for r, o in plan.changed],
+            )
+        for start in range(0, len(plan.gone), STORED_CHUNK):
+            session.execute(delete(samples).where(samples.c.id.in_(plan.gone[start:start + STORED_CHUNK])))
+
+
+    # --- sibling XML ---
+
+    def queue_imports(self, pool: ThreadPoolExecutor, imports: Window, ready: list[Candidate], xml: dict[str, str]) -> None:
+        """Fetch the XML that changed since we last saw it; write what has arrived."""
+        for candidate in ready:
+            etag = xml.get(candidate.xml_key)
+            if etag is not None and etag != candidate.xml_etag:
+                self.write_imports(imports.submit(pool, self.fetch_xml, candidate, etag))
+        self.job.advance("processed", len(ready))
+        self.write_imports(imports.ready())
+
+    def fetch_xml(self, candidate: Candidate, etag: str) -> Fetched | None:
+        """Fetch and parse one sibling XML (in a pool thread)."""
+        try:
+            data = self.store.get(self.root.bucket, candidate.xml_key)
+        except ObjectNotFound:  # deleted since it was listed
+            return None
+        try:
+            return Fetched(candidate, etag, annotation=read_annotation(data, candidate.xml_key))
+        except AnnotationError as exc:
+            return Fetched(candidate, etag, problem=str(exc))
+
+    def write_imports(self, fetched: list[Fetched | None], force: bool = False) -> None:
+        """Collect fetched XML; import them in batches, each in one transaction."""
+        self.fetched += [f for f in fetched if f is not None]
+        while len(self.fetched) >= IMPORT_BATCH or (force and self.fetched):
+            batch, self.fetched = self.fetched[:IMPORT_BATCH], self.fetched[IMPORT_BATCH:]
+            with self.make_session.begin() as session:
+                Importer(self, session).write(batch)
+
+    # --- image sizes ---
+
+    def read_sizes(self) -> None:
+        """Read the unknown image sizes with ranged GETs, concurrently; store them in batches."""
+        window = Window(IN_FLIGHT)
+        done: list[tuple[int, str, Any]] = []
+        with ThreadPoolExecutor(SIZE_THREADS, thread_name_prefix="sync-size") as pool:
+            try:
+                for row in self.unsized():
+                    done += window.submit(pool, self.probe, row)
+                    if len(done) >= SIZE_BATCH:
+                        self.write_sizes(done)
+                        done = []
+                self.write_sizes(done + window.drain())
+            finally:
+                pool.shutdown(wait=True, cancel_futures=True)
+
+    def unsized(self) -> Iterator[tuple[int, str, int]]:
+        """Yield (id, key, size) of samples with no known size and no image error, by id."""
+        last = 0
+        while True:
+            self.job.check()
+            with self.make_session() as session:
+                rows = session.execute(
+                    select(samples.c.id, samples.c.key, samples.c.size, samples.c.error)
+                    .where(samples.c.dataset_id == self.dataset_id, samples.c.width.is_(None), samples.c.id > last)
+                    .order_by(samples.c.id).limit(STORED_CHUNK)
+                ).all()
+            for sample_id, key, size, error in rows:
+                if not (error or "").startswith(IMAGE_ERROR):
+                    yield sample_id, key, size
+            if len(rows) < STORED_CHUNK:
+                return
+            last = rows[-1][0]
+
+    def probe(self, row: tuple[int, str, int]) -> tuple[int, str, Any]:
+        """Read one image's size (in a pool thread): (id, key, (w, h) | problem | None when gone)."""
+        sample_id, key, size = row
+        try:
+            return sample_id, key, probe_size(self.store, self.root.bucket, key, size)
+        except UndecodableImage as exc:
+            return sample_id, key, str(exc)
+        except ObjectNotFound:
+            return sample_id, key, None
+
+    def write_sizes(self, results: list[tuple[int, str, Any]]) -> None:
+        """Store sizes and image errors of a batch in one transaction."""
+        sized = [{"_id": i, "_w": r[0], "_h": r[1]} for i, _, r in results if isinstance(r, tuple)]
+        broken = [{"_id": i, "_error": IMAGE_ERROR + r} for i, _, r in results if isinstance(r, str)]
+        if not sized and not broken:
+            return
+        with self.make_session.begin() as session:
+            if sized:
+                session.execute(update(samples).where(samples.c.id == bindparam("_id")).values(width=bindparam("_w"), height=bindparam("_h")), sized)
+            if broken:
+                session.execute(update(samples).where(samples.c.id == bindparam("_id")).values(error=bindparam("_error")), broken)
+        for _, key, r in results:
+            if isinstance(r, str):
+                self.job.error(key, IMAGE_ERROR + r)
+        self.job.advance("sized", len(sized))
+
+    # --- lookups shared by the import batches ---
+
+    def label_ids(self, session: Session, names: set[str]) -> dict[str, int]:
+        """Return label ids by name, creating the dataset's missing labels with distinct colours."""
+        if self.labels is None:
+            self.labels = dict(session.execute(select(Label.name, Label.id).where(Label.dataset_id == self.dataset_id)).all())
+        for name in sorted(names - self.labels.keys()):
+            label = Label(dataset_id=self.dataset_id, name=name, color=next_color(session, self.dataset_id))
+            session.add(label)
+            session.flush()
+            self.labels[name] = label.id
+        return self.labels
+
+    def user_ids(self, session: Session, names: set[str]) -> dict[str, int | None]:
+        """Return user ids by user name; names of no user map to None."""
+        unknown = names - self.users.keys()
+        if unknown:
+            found = dict(session.execute(select(User.username, User.id).where(User.username.in_(unknown))).all())
+            self.users.update({name: found.get(name) for name in unknown})
+        return self.users
+
+
+class Importer:
+    """Write one batch of fetched XML: objects, label and labeler indexes, sample fields."""
+
+    def __init__(self, sync: Synchronizer, session: Session):
+        self.sync, self.session, self.job = sync, session, sync.job
+
+    def write(self, batch: list[Fetched]) -> None:
+        current = self.lock(batch)
+        good, bad = [], []
+        for f in batch:
+            row = current.get(f.candidate.key)
+            if row is None or row.revision != f.candidate.revision:
+                continue  # deleted, or saved by someone since we compared: their work wins
+            f.sample_id, f.error = row.id, row.error
+            problem = f.problem or self.check(f.annotation)
+            (bad if problem else good).append((f, problem))
+        self.write_good([f for f, _ in good])
+        self.write_bad(bad)
+
+    def lock(self, batch: list[Fetched]) -> dict[str, Any]:
+        """Lock the batch's samples; return (id, revision, error) of those that still exist, by key."""
+        keys = [f.candidate.key for f in batch]
+        rows = self.session.execute(
+            select(samples.c.id, samples.c.key, samples.c.revision, samples.c.error)
+            .where(samples.c.dataset_id == self.sync.dataset_id, samples.c.key.in_(keys)).with_for_update()
+        )
+        return {row.key: row for row in rows}
+
+    @staticmethod
+    def check(annotation: Annotation) -> str | None:
+        """Refuse what the database cannot hold."""
+        for obj in annotation.objects:
+            if not obj.label.strip() or len(obj.label.strip()) > LABEL_NAME_MAX:
+                return f"{XML_ERROR}label {obj.label[:80]!r} must have 1 to {LABEL_NAME_MAX} characters"
+        return None
+
+    def write_good(self, good: list[Fetched]) -> None:
+        if not good:
+            return
+        names = {o.label.strip() for f in good for o in f.annotation.objects}
+        people = {n for f in good for o in f.annotation.objects for n in (o.created_by, o.updated_by) if n}
+        labels = self.sync.label_ids(self.session, names)
+        users = self.sync.user_ids(self.session, people)
+        ids = [f.sample_id for f in good]
+        for table in (objects_table, SampleLabel.__table__, SampleLabeler.__table__):
+            self.session.execute(delete(table).where(table.c.sample_id.in_(ids)))
+        now = utcnow()
+        rows = [self.object_row(f.sample_id, o, labels, users, now) for f in good for o in f.annotation.objects]
+        if rows:
+            self.session.execute(insert(objects_table), rows)
+            self.insert_indexes(rows)
+        latest: dict[int, datetime] = {}
+        for row in rows:
+            latest[row["sample_id"]] = max(latest.get(row["sample_id"], row["updated_at"]), row["updated_at"])
+        self.session.execute(
+            update(samples).where(samples.c.id == bindparam("_id")).values(
+                xml_etag=bindparam("_xml"), width=bindparam("_w"), height=bindparam("_h"), labeled=bindparam("_labeled"),
+                labeled_at=bindparam("_at"), revision=bindparam("_rev"), error=bindparam("_error")),
+            [{"_id": f.sample_id, "_xml": f.etag, "_w": f.annotation.width, "_h": f.annotation.height,
+              "_labeled": f.sample_id in latest, "_at": latest.get(f.sample_id), "_rev": f.candidate.revision + 1,
+              "_error": kept_error(f.error)} for f in good],
+        )
+        self.job.count("annotations_imported", len(good))
+
+    def object_row(self, sample_id: int, obj, labels: dict[str, int], users: dict[str, int | None], now: datetime) -> dict[str, Any]:
+        """Turn a parsed object into a row; our attribution is kept, others' count as imported."""
+        creator = users.get(obj.created_by) if obj.created_by else None
+        updater = users.get(obj.updated_by) if obj.updated_by else creator
+        created_at = obj.created_at or now
+        return {
+            "sample_id": sample_id, "label_id": labels[obj.label.strip()], "shape": obj.shape,
+            "points": [[float(x), float(y)] for x, y in obj.points],
+            "source": obj.source if obj.source in SOURCES else "imported",
+            "created_by_id": creator, "created_at": created_at,
+            "updated_by_id": updater, "updated_at": obj.updated_at or created_at,
+            "imported_by": obj.created_by[:64] if obj.created_by and creator is None else None,
+        }
+
+    def insert_indexes(self, rows: list[dict[str, Any]]) -> None:
+        """Fill the label and labeler filter indexes of the imported samples."""
+        pairs = sorted({(r["sample_id"], r["label_id"]) for r in rows})
+        self.session.execute(insert(SampleLabel.__table__), [{"sample_id": s, "label_id": l} for s, l in pairs])
+        people = sorted({(r["sample_id"], u) for r in rows for u in (r["created_by_id"], r["updated_by_id"]) if u is not None})
+        if people:
+            self.session.execute(insert(SampleLabeler.__table__), [{"sample_id": s, "user_id": u} for s, u in people])
+
+    def write_bad(self, bad: list[tuple[Fetched, str]]) -> None:
+        """Flag samples whose XML cannot be imported; their objects stay as they were."""
+        if not bad:
+            return
+        self.session.execute(
+            update(samples).where(samples.c.id == bindparam("_id")).values(xml_etag=bindparam("_xml"), error=bindparam("_error")),
+            [{"_id": f.sample_id, "_xml": f.etag, "_error": as_xml_error(problem)} for f, problem in bad],
+        )
+        for f, problem in bad:
+            self.job.error(f.candidate.xml_key, as_xml_error(problem))
+
+
+def as_xml_error(problem: str) -> str:
+    return problem if problem.startswith(XML_ERROR) else XML_ERROR + problem
+
+
+def kept_error(error: str | None) -> str | None:
+    """Keep an image error when an XML imports fine; an earlier XML error is gone."""
+    return error if error and not error.startswith(XML_ERROR) else None
+
+
+# --- plumbing -----------------------------------------------------------------------------------
+
+
+def insert_ignoring_duplicates(session: Session):
+    """An INSERT of samples that skips keys already stored (a concurrent upload got there first)."""
+    dialect = session.get_bind().dialect.name
+    module = {"postgresql": postgresql, "sqlite": sqlite}.get(dialect)
+    if module is None:
+        return insert(samples)
+    return module.insert(samples).on_conflict_do_nothing(index_elements=["dataset_id", "key"])
+
+
+def check_order(page: list[ObjectInfo], low: str | None) -> None:
+    """Refuse a listing that is not in key order: the range comparison would delete wrongly."""
+    previous = low
+    for info in page:
+        if previous is not None and info.key <= previous:
+            raise RuntimeError(f"the object store listed {info.key!r} after {previous!r}: listings must be in key order")
+        previous = info.key
+
+
+class Window:
+    """Futures in submission order, at most `size` of them unfinished; results come back in order."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self.pending: deque[Future] = deque()
+
+    def submit(self, pool: ThreadPoolExecutor, fn: Callable, *args) -> list:
+        """Submit a call; return the results that are ready, waiting if the window is full."""
+        self.pending.append(pool.submit(fn, *args))
+        out = self.ready()
+        while len(self.pending) >= self.size:
+            out.append(self.pending.popleft().result())
+        return out
+
+    def ready(self) -> list:
+        """Return the results finished so far, in order."""
+        out = []
+        while self.pending and self.pending[0].done():
+            out.append(self.pending.popleft().result())
+        return out
+
+    def drain(self) -> list:
+        """Wait for and return every remaining result."""
+        out = []
+        while self.pending:
+            out.append(self.pending.popleft().result())
+        return out
+
+
+_END = object()
+
+
+def prefetch(pages: Iterator[list[ObjectInfo]], depth: int = 2) -> Iterator[list[ObjectInfo]]:
+    """Iterate over the pages while a thread fetches the next ones, so listing overlaps our writes."""
+    buffer: queue.Queue = queue.Queue(depth)
+    stop = threading.Event()
+
+    def fetch() -> None:
+        try:
+            for page in pages:
+                if stop.is_set():
+                    return
+                buffer.put(page)
+            buffer.put(_END)
+        except BaseException as exc:  # handed to the consumer, which raises it
+            buffer.put(exc)
+
+    thread = threading.Thread(target=fetch, name="sync-listing", daemon=True)
+    thread.start()
+    try:
+        while (item := buffer.get()) is not _END:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():  # unblock a put() so the thread can see the stop
+            try:
+                buffer.get_nowait()
+            except queue.Empty:
+                thread.join(0.05)
