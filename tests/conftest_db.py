@@ -58,7 +58,7 @@ def sqlite_url(tmp_path_factory) -> str:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request) -> str:
     """Run the test once per database backend."""
-    return request.getfixturevalue(f"{request.param}_url")
+    return request.getfixturevalue({"sqlite": "sqlite_url", "postgresql": "postgres_url"}[request.param])
 
 
 def wipe(url: str) -> None:
