@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import tempfile
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from functools import lru_cache
 from pathlib import Path
+from typing import BinaryIO
 
 from storage.errors import AccessDenied, InvalidURI, ObjectNotFound, StorageError
 from storage.objects import ObjectInfo, ObjectStore, check_page_size, check_range
@@ -17,6 +20,7 @@ from storage.objects import ObjectInfo, ObjectStore, check_page_size, check_rang
 # Writes go to a hidden temporary file next to the target first; listings skip them.
 TEMP_PREFIX = ".storage-tmp-"
 _CHUNK = 1024 * 1024
+_ETAG_CACHE_SIZE = 65536
 
 
 class LocalObjectStore(ObjectStore):
@@ -33,14 +37,18 @@ class LocalObjectStore(ObjectStore):
     ) -> Iterator[list[ObjectInfo]]:
         """Yield the objects under `prefix`, recursively, in key order, page by page."""
         check_page_size(page_size)
+        directory = self._bucket_dir(bucket)
+        if not directory.is_dir():
+            raise ObjectNotFound("bucket not found", bucket)
         page: list[ObjectInfo] = []
-        for key, path in _walk(self._bucket_dir(bucket), "", prefix):
-            info = _info(key, path)
-            if info is not None:
-                page.append(info)
-            if len(page) == page_size:
-                yield page
-                page = []
+        with _os_errors("list", bucket, None):
+            for key, path in _walk(directory, "", prefix):
+                info = _info(key, path)
+                if info is not None:
+                    page.append(info)
+                if len(page) == page_size:
+                    yield page
+                    page = []
         if page:
             yield page
 
@@ -142,29 +150,60 @@ def _os_errors(action: str, bucket: str, key: str | None) -> Iterator[None]:
 
 
 def _info(key: str, path: Path) -> ObjectInfo | None:
-    """Describe the file at `path`, or return None when there is no such file."""
+    """Describe the regular file at `path`, or return None when there is none."""
     try:
-        st = path.stat()
-    except (FileNotFoundError, NotADirectoryError):
+        # O_NONBLOCK: opening a FIFO found in the tree must not hang the listing.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
         return None
-    if not path.is_file():
-        return None
-    etag = _md5_hex(str(path), st.st_size, st.st_mtime_ns, st.st_ino)
+    try:
+        # Size, time and ETag all come from the one open file, even if it is replaced meanwhile.
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        with os.fdopen(fd, "rb", closefd=False) as file:
+            etag = _etags.get(file, st)
+    finally:
+        os.close(fd)
     modified = datetime.fromtimestamp(st.st_mtime, tz=UTC)
     return ObjectInfo(key=key, size=st.st_size, etag=etag, last_modified=modified)
 
 
-@lru_cache(maxsize=65536)
-def _md5_hex(path: str, size: int, mtime_ns: int, inode: int) -> str:
-    """Return the MD5 of a file; size, mtime and inode make the cache entry stale on change."""
+class _EtagCache:
+    """Remember MD5s by (device, inode, size, mtime), so listings do not reread unchanged files."""
+
+    def __init__(self, capacity: int) -> None:
+        self._capacity = capacity
+        self._entries: OrderedDict[tuple[int, int, int, int], str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, file: BinaryIO, st: os.stat_result) -> str:
+        """Return the MD5 hex of the open file, computing it unless cached."""
+        identity = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+        with self._lock:
+            if identity in self._entries:
+                self._entries.move_to_end(identity)
+                return self._entries[identity]
+        etag = _md5_hex(file)
+        with self._lock:
+            self._entries[identity] = etag
+            if len(self._entries) > self._capacity:
+                self._entries.popitem(last=False)
+        return etag
+
+
+_etags = _EtagCache(_ETAG_CACHE_SIZE)
+
+
+def _md5_hex(file: BinaryIO) -> str:
+    """Return the MD5 hex digest of an open file's content."""
     digest = hashlib.md5(usedforsecurity=False)
-    with open(path, "rb") as file:
-        while chunk := file.read(_CHUNK):
-            digest.update(chunk)
+    while chunk := file.read(_CHUNK):
+        digest.update(chunk)
     return digest.hexdigest()
 
 
-def _read(file, byte_range: tuple[int, int] | None, bucket: str, key: str) -> bytes:
+def _read(file: BinaryIO, byte_range: tuple[int, int] | None, bucket: str, key: str) -> bytes:
     """Read the whole file or the inclusive range, refusing a range starting past the end."""
     if byte_range is None:
         return file.read()

@@ -76,6 +76,14 @@ def test_directories_are_not_objects(store):
     assert store.get("b", "dir/k") == b"x"
 
 
+def test_special_files_are_not_objects(store, tmp_path):
+    store.put("b", "k", b"x")
+    os.mkfifo(tmp_path / "b" / "pipe")
+    assert [i.key for page in store.list_pages("b", "") for i in page] == ["k"]
+    with pytest.raises(ObjectNotFound):
+        store.stat("b", "pipe")
+
+
 def test_symlinked_directories_are_not_followed(store, tmp_path):
     store.put("b", "real/k", b"x")
     (tmp_path / "b" / "loop").symlink_to(tmp_path / "b")

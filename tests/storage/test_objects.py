@@ -90,6 +90,11 @@ def test_missing_bucket_raises_not_found(backend):
         backend.store.get("no-such-bucket-here", "k")
 
 
+def test_listing_a_missing_bucket_is_not_found(backend):
+    with pytest.raises(ObjectNotFound, match="no-such-bucket-here"):
+        next(backend.store.list_pages("no-such-bucket-here", ""))
+
+
 def test_delete_is_idempotent(backend):
     backend.store.put(backend.bucket, "gone", b"x")
     backend.store.delete(backend.bucket, "gone")
