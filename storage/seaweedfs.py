@@ -30,6 +30,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from random import Random
 from types import TracebackType
+from typing import Any
+
+import boto3
+from botocore.config import Config
 
 from storage.errors import StoreUnavailable
 
@@ -72,7 +76,8 @@ def derive_ports(s3_port: int) -> SeaweedPorts:
         )
         if not _hits_reserved(ports):
             return ports
-    raise ValueError(f"S3 port {s3_port} leaves no free derived ports")  # unreachable: 4 ports, 3 shifts
+    # Never reached: tests/storage/test_seaweedfs.py checks every S3 port in range.
+    raise ValueError(f"S3 port {s3_port} leaves no usable derived ports")
 
 
 def _hits_reserved(ports: SeaweedPorts) -> bool:
@@ -233,34 +238,25 @@ class SeaweedFS:
 
     def _wait_ready(self, timeout: float) -> None:
         """Poll until `list_buckets` succeeds; raise StoreUnavailable on exit or timeout."""
+        client = self._probe_client()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._process is None or self._process.poll() is not None:
                 raise StoreUnavailable(f"SeaweedFS exited during start-up; {self._log_tail()}")
-            if self._answers():
+            if _port_open(self.host, self.ports.s3) and _lists_buckets(client):
                 return
             time.sleep(0.25)
         raise StoreUnavailable(
             f"SeaweedFS did not answer on {self.endpoint_url} within {timeout:g} s; {self._log_tail()}"
         )
 
-    def _answers(self) -> bool:
-        """Tell whether the S3 API accepts our credentials and lists buckets."""
-        if not _port_open(self.host, self.ports.s3):
-            return False
-        import boto3
-        from botocore.config import Config
-
+    def _probe_client(self) -> Any:
+        """Return a boto3 client with short timeouts and no retries, for readiness polls."""
         config = Config(connect_timeout=1, read_timeout=3, retries={"max_attempts": 1})
-        client = boto3.session.Session().client(
+        return boto3.session.Session().client(
             "s3", endpoint_url=self.endpoint_url, region_name="us-east-1", config=config,
             aws_access_key_id=self.access_key, aws_secret_access_key=self.secret_key,
         )
-        try:
-            client.list_buckets()
-        except Exception:  # noqa: BLE001 - any failure means "not ready yet"
-            return False
-        return True
 
     def _log_tail(self, lines: int = 15) -> str:
         """Return the last lines of the server log for an error message."""
@@ -269,6 +265,15 @@ class SeaweedFS:
         except OSError:
             return "no log"
         return f"last log lines of {self.log_path}:\n" + "\n".join(text)
+
+
+def _lists_buckets(client: Any) -> bool:
+    """Tell whether the S3 API accepts our credentials and lists buckets."""
+    try:
+        client.list_buckets()
+    except Exception:  # noqa: BLE001 - any failure means "not ready yet"
+        return False
+    return True
 
 
 def _port_open(host: str, port: int) -> bool:

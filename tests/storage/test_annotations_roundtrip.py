@@ -79,7 +79,7 @@ def annotations(draw) -> Annotation:
     )
 
 
-@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, suppress_health_check=[HealthCheck.too_slow])
 @given(annotations())
 def test_reading_what_we_wrote_gives_it_back(ann):
     assert read_annotation(write_annotation(ann), "prop.xml") == ann
@@ -98,7 +98,7 @@ def plain_voc_reader(data: bytes) -> dict:
     return {"width": int(size.find("width").text), "height": int(size.find("height").text), "objects": objects}
 
 
-@settings(max_examples=100, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=50, suppress_health_check=[HealthCheck.too_slow])
 @given(annotations())
 def test_plain_voc_readers_understand_our_files(ann):
     plain = plain_voc_reader(write_annotation(ann))

@@ -149,6 +149,9 @@ def test_prefix_is_a_string_prefix_not_a_folder(backend):
     ]
     assert _keys(backend.store.list_pages(backend.bucket, "cat/")) == ["cat/1.jpg", "cat/sub/2.jpg"]
     assert _keys(backend.store.list_pages(backend.bucket, "cat/s")) == ["cat/sub/2.jpg"]
+    assert _keys(backend.store.list_pages(backend.bucket, "ca", page_size=1)) == [
+        "cat/1.jpg", "cat/sub/2.jpg", "cats.jpg",
+    ]
 
 
 def test_listing_nothing_yields_no_pages(backend):
