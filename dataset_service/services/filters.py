@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, or_, select
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from ..errors import Invalid
@@ -34,35 +34,69 @@ class SampleFilter:
     order: str = "key"
 
 
+@dataclass
+class Resolved:
+    """A filter whose label and user names were checked and turned into ids."""
+
+    f: SampleFilter
+    label_ids: list[int]
+    user_id: int | None
+
+
+def resolve(session: Session, dataset_id: int, f: SampleFilter) -> Resolved:
+    """Check the names a filter uses against the dataset; unknown names are a 422."""
+    label_ids: list[int] = []
+    if f.labels:
+        rows = session.execute(select(Label.name, Label.id).where(Label.dataset_id == dataset_id, Label.name.in_(f.labels)))
+        ids = {name: label_id for name, label_id in rows}
+        unknown = [name for name in f.labels if name not in ids]
+        if unknown:
+            raise Invalid(f"label: unknown label(s) {', '.join(unknown)}.", {"label": [f"unknown label: {n}" for n in unknown]})
+        label_ids = list(dict.fromkeys(ids[name] for name in f.labels))
+    user_id = None
+    if f.labeled_by:
+        user_id = find_user_id(session, f.labeled_by)
+        if user_id is None:
+            raise Invalid(f"labeled_by: no user is named '{f.labeled_by}'.", {"labeled_by": ["unknown user"]})
+    return Resolved(f, label_ids, user_id)
+
+
 def conditions(session: Session, dataset_id: int, f: SampleFilter, now: datetime | None = None) -> list[ColumnElement]:
     """Turn a filter into WHERE conditions, all combined with AND."""
+    return resolved_conditions(dataset_id, resolve(session, dataset_id, f), now)
+
+
+def resolved_conditions(dataset_id: int, r: Resolved, now: datetime | None = None) -> list[ColumnElement]:
+    """Turn a resolved filter into WHERE conditions on samples."""
+    f = r.f
     where: list[ColumnElement] = [Sample.dataset_id == dataset_id]
     if f.state != "all":
         where.append(Sample.labeled.is_(f.state == "labeled"))
-    if f.labels:
-        where.append(_label_condition(session, dataset_id, f.labels, f.label_op))
+    if r.label_ids:
+        combine = and_ if f.label_op == "and" else or_
+        where.append(combine(*(_has_label(label_id) for label_id in r.label_ids)))
     where.extend(_created_conditions(f, now or datetime.now(timezone.utc)))
     if f.path:
         where.append(Sample.key.ilike("%" + _escape_like(f.path) + "%", escape="\\"))
     if f.dir:
         where.extend(_prefix_range(f.dir))
-    if f.labeled_by:
-        user_id = find_user_id(session, f.labeled_by)
-        if user_id is None:
-            raise Invalid(f"labeled_by: no user is named '{f.labeled_by}'.", {"labeled_by": ["unknown user"]})
-        where.append(exists().where(SampleLabeler.sample_id == Sample.id, SampleLabeler.user_id == user_id))
+    if r.user_id is not None:
+        where.append(exists().where(SampleLabeler.sample_id == Sample.id, SampleLabeler.user_id == r.user_id))
     return where
 
 
-def _label_condition(session: Session, dataset_id: int, names: list[str], op: str) -> ColumnElement:
-    rows = session.execute(select(Label.name, Label.id).where(Label.dataset_id == dataset_id, Label.name.in_(names)))
-    ids = {name: label_id for name, label_id in rows}
-    unknown = [name for name in names if name not in ids]
-    if unknown:
-        raise Invalid(f"label: unknown label(s) {', '.join(unknown)}.", {"label": [f"unknown label: {n}" for n in unknown]})
-    if op == "and":
-        return and_(*(_has_label(ids[name]) for name in dict.fromkeys(names)))
-    return or_(*(_has_label(ids[name]) for name in dict.fromkeys(names)))
+def count(session: Session, dataset_id: int, r: Resolved, where: list[ColumnElement]) -> int:
+    """Count the matching samples, from the label index alone when only labels are asked for."""
+    f = r.f
+    only_labels = r.label_ids and f.state != "unlabeled" and r.user_id is None and not (
+        f.created or f.created_from or f.created_to or f.path or f.dir
+    )
+    if not only_labels:
+        return session.scalar(select(func.count()).select_from(Sample).where(*where)) or 0
+    matching = select(SampleLabel.sample_id).where(SampleLabel.label_id.in_(r.label_ids)).group_by(SampleLabel.sample_id)
+    if f.label_op == "and":
+        matching = matching.having(func.count() == len(r.label_ids))
+    return session.scalar(select(func.count()).select_from(matching.subquery())) or 0
 
 
 def _has_label(label_id: int) -> ColumnElement:

@@ -47,8 +47,9 @@ def list_samples(
     session: Session, dataset: Dataset, f: SampleFilter, limit: int = 20, offset: int = 0, cursor: str | None = None
 ) -> SamplePage:
     """Return one page of the dataset's samples matching the filter, with the filter's total."""
-    where = filters.conditions(session, dataset.id, f)
-    total = session.scalar(select(func.count()).select_from(Sample).where(*where)) or 0
+    resolved = filters.resolve(session, dataset.id, f)
+    where = filters.resolved_conditions(dataset.id, resolved)
+    total = filters.count(session, dataset.id, resolved, where)
     query = select(Sample).where(*where).order_by(*filters.order_by(f.order)).limit(limit)
     if cursor:
         query = query.where(filters.after_cursor(f.order, cursor))
