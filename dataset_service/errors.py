@@ -109,9 +109,12 @@ def wants_json() -> bool:
 def register(app: Flask, page_renderer=None) -> None:
     """Install the one error handler on the app."""
 
-    @app.errorhandler(Exception)
     def handle(exc: Exception):
         status, body = to_response(exc)
         if page_renderer is not None and not wants_json():
             return page_renderer(status, body)
         return jsonify(body), status
+
+    app.register_error_handler(Exception, handle)
+    # HTTP errors too (404, 405, CSRF): flask-smorest registered a JSON-only handler for them.
+    app.register_error_handler(HTTPException, handle)

@@ -1,0 +1,95 @@
+"""Dataset pages: the list, the create form, and one dataset with its counts, filters and grid."""
+from __future__ import annotations
+
+from flask import Blueprint, redirect, render_template, request, url_for
+from marshmallow import ValidationError
+
+from ..auth import current_user, login_required
+from ..db_session import commit, db
+from ..errors import DomainError, Forbidden
+from ..schemas import DatasetCreate
+from ..services import datasets, samples
+from ..services.colors import distinct_color
+from ..services.datasets import input_root
+from .forms import DatasetForm
+from .query import PAGE_SIZES, read_state
+
+blp = Blueprint("datasets", __name__)
+
+PALETTE = [distinct_color(i) for i in range(24)]  # the colours new label rows start with
+
+
+@blp.get("/")
+@login_required
+def index():
+    """List the datasets with their counts."""
+    total, items = datasets.list_datasets(db(), limit=100)
+    counts = {d.id: datasets.dataset_counts(db(), d) for d in items}
+    return render_template("datasets/index.html", total=total, items=items, counts=counts)
+
+
+@blp.route("/datasets/new", methods=["GET", "POST"])
+@login_required
+def new():
+    """Show the create form; create the dataset through the API's schema and service."""
+    _admin_only()
+    form = DatasetForm()
+    labels = _label_rows()
+    errors: dict = {}
+    if form.validate_on_submit():
+        try:
+            data = DatasetCreate().load(_form_data(form, labels))
+            dataset = datasets.create_dataset(db(), data, current_user())
+            commit()
+            return redirect(url_for("datasets.show", dataset_id=dataset.id))
+        except ValidationError as exc:
+            errors = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+        except DomainError as exc:
+            errors = exc.fields or {"_schema": [exc.message]}
+    status = 422 if errors else 200
+    return render_template(
+        "datasets/new.html", form=form, labels=labels or [{"name": "", "color": ""}], errors=errors, palette=PALETTE,
+    ), status
+
+
+def _admin_only() -> None:
+    if current_user().role != "admin":
+        raise Forbidden("Only an admin may create datasets.")
+
+
+def _label_rows() -> list[dict]:
+    names = request.form.getlist("label_name")
+    colors = request.form.getlist("label_color")
+    rows = [{"name": n.strip(), "color": (colors[i] if i < len(colors) else "").strip()} for i, n in enumerate(names)]
+    return [row for row in rows if row["name"]]
+
+
+def _form_data(form: DatasetForm, labels: list[dict]) -> dict:
+    data = {
+        "name": (form.name.data or "").strip(),
+        "description": form.description.data or "",
+        "input_path": (form.input_path.data or "").strip(),
+        "labels": [{"name": row["name"], **({"color": row["color"]} if row["color"] else {})} for row in labels],
+    }
+    if (form.output_path.data or "").strip():
+        data["output_path"] = form.output_path.data.strip()
+    return data
+
+
+@blp.get("/datasets/<int:dataset_id>")
+@login_required
+def show(dataset_id: int):
+    """Show one dataset: counts, sync, tabs, the filter bar and a page of thumbnails."""
+    dataset = datasets.get_dataset(db(), dataset_id)
+    counts = datasets.dataset_counts(db(), dataset)
+    state = read_state(request.args, input_root(dataset).key)
+    page = None
+    if not state.errors:
+        try:
+            page = samples.list_samples(db(), dataset, state.filter, state.limit, state.offset)
+        except DomainError as exc:
+            state.errors = exc.fields or {"_schema": [exc.message]}
+    return render_template(
+        "datasets/show.html", dataset=dataset, counts=counts, state=state, page=page, page_sizes=PAGE_SIZES,
+        label_colors={label.name: label.color for label in dataset.labels},
+    )

@@ -1,0 +1,59 @@
+"""Image bytes for the pages: cached thumbnails for the grid, the image itself for labeling."""
+from __future__ import annotations
+
+import mimetypes
+
+from flask import Blueprint, Response, current_app, request, send_file
+
+from storage.factory import store_for
+
+from ..auth import login_required
+from ..db_session import db
+from ..services import datasets, samples, thumbnails
+from ..services.datasets import input_root
+
+blp = Blueprint("images", __name__)
+
+PLACEHOLDER = (
+    '<svg xmlns="http://www.w3.org/2000/svg" width="256" height="192" viewBox="0 0 256 192">'
+    '<rect width="256" height="192" fill="#eceff3"/><text x="128" y="100" font-family="sans-serif" '
+    'font-size="14" text-anchor="middle" fill="#7a8594">cannot read image</text></svg>'
+)
+THUMB_MAX_AGE = 7 * 24 * 3600  # the URL carries the ETag, so a new image gets a new URL
+
+
+def _located(sample_id: int):
+    sample = samples.get_sample(db(), sample_id)
+    dataset = datasets.get_dataset(db(), sample.dataset_id)
+    root = input_root(dataset)
+    return sample, root, store_for(root, current_app.config["SERVICE"].store_settings)
+
+
+@blp.get("/samples/<int:sample_id>/thumbnail")
+@login_required
+def thumbnail(sample_id: int):
+    """Serve the sample's thumbnail, made on first request and cached on disk."""
+    sample, root, store = _located(sample_id)
+    if request.if_none_match.contains(sample.etag):
+        return Response(status=304)
+    try:
+        path = thumbnails.thumbnail(store, root.bucket, sample.key, sample.etag, current_app.config["SERVICE"].thumbnail_dir)
+    except thumbnails.ThumbnailError:
+        return Response(PLACEHOLDER, mimetype="image/svg+xml", headers={"Cache-Control": "no-cache"})
+    response = send_file(path, mimetype="image/jpeg", max_age=THUMB_MAX_AGE, conditional=True, etag=sample.etag)
+    response.headers["Cache-Control"] = f"private, max-age={THUMB_MAX_AGE}"
+    return response
+
+
+@blp.get("/samples/<int:sample_id>/image")
+@login_required
+def image(sample_id: int):
+    """Stream the sample's image to the labeling page."""
+    sample, root, store = _located(sample_id)
+    if request.if_none_match.contains(sample.etag):
+        return Response(status=304)
+    mimetype = mimetypes.guess_type(sample.key)[0] or "application/octet-stream"
+    response = Response(store.get(root.bucket, sample.key), mimetype=mimetype)
+    response.set_etag(sample.etag)
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response

@@ -1,0 +1,110 @@
+"""The dataset page's state in the URL: tab, filter bar and page, read with the API's schema."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+from marshmallow import ValidationError
+from werkzeug.datastructures import MultiDict
+
+from ..schemas import SampleQuery
+from ..services.filters import SampleFilter
+
+PAGE_SIZES = (20, 50, 100)
+# URL parameters that make up the filter; `page` and `limit` are paging, not filtering.
+FILTER_PARAMS = ("state", "label", "label_op", "created", "created_from", "created_to", "path", "labeled_by")
+
+
+@dataclass
+class ListState:
+    """What the dataset page shows: the filter, the page, and any errors in the filter bar."""
+
+    args: MultiDict
+    filter: SampleFilter = field(default_factory=SampleFilter)
+    page: int = 1
+    limit: int = PAGE_SIZES[0]
+    errors: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.limit
+
+    def url_args(self, **changes: Any) -> str:
+        """Return the query string of this state with some parameters changed (None drops one)."""
+        args = MultiDict(self.args)
+        for name, value in changes.items():
+            args.poplist(name)
+            if value is None:
+                continue
+            for item in value if isinstance(value, list | tuple) else [value]:
+                args.add(name, item)
+        pairs = [(k, v) for k, v in args.items(multi=True) if v not in ("", None)]
+        return urlencode(pairs)
+
+    def filter_args(self) -> str:
+        """Return the query string of the filter alone (carried to the labeling page)."""
+        args = MultiDict([(k, v) for k, v in self.args.items(multi=True) if k in FILTER_PARAMS and v])
+        return urlencode(list(args.items(multi=True)))
+
+
+def read_state(args: MultiDict, folder: str = "") -> ListState:
+    """Read the page state from URL arguments; bad values are reported, not raised.
+
+    `folder` is the key prefix of the dataset's input path: a folder typed in the filter bar is
+    taken inside it.
+    """
+    state = ListState(MultiDict([(k, v) for k, v in args.items(multi=True) if v != ""]))
+    state.page = _positive_int(args.get("page"), 1)
+    limit = _positive_int(args.get("limit"), PAGE_SIZES[0])
+    state.limit = limit if limit in PAGE_SIZES else PAGE_SIZES[0]
+    try:
+        state.filter = read_filter(state.args, folder)
+    except ValidationError as exc:
+        state.errors = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+    return state
+
+
+def read_filter(args: MultiDict, folder: str = "") -> SampleFilter:
+    """Turn the filter bar's parameters into the service's filter, through the API's schema."""
+    data: dict[str, Any] = {"label": args.getlist("label")}
+    for name in ("state", "label_op", "labeled_by"):
+        if args.get(name):
+            data[name] = args[name]
+    created = args.get("created")
+    if created in ("1d", "1m"):
+        data["created"] = created
+    elif created == "range":
+        if args.get("created_from"):
+            data["created_from"] = _day_start(args["created_from"])
+        if args.get("created_to"):
+            data["created_to"] = _day_end(args["created_to"])
+    path = (args.get("path") or "").strip()
+    if path.endswith("/"):
+        data["dir"] = path if path.startswith(folder) else folder + path.lstrip("/")
+    elif path:
+        data["path"] = path
+    parsed = SampleQuery().load(data)
+    return SampleFilter(
+        state=parsed["state"], labels=parsed["label"], label_op=parsed["label_op"], created=parsed["created"],
+        created_from=parsed["created_from"], created_to=parsed["created_to"], path=parsed["path"],
+        dir=parsed["dir"], labeled_by=parsed["labeled_by"],
+    )
+
+
+def _day_start(day: str) -> str:
+    """A custom range's first day starts at midnight UTC."""
+    return f"{day}T00:00:00+00:00" if len(day) == 10 else day
+
+
+def _day_end(day: str) -> str:
+    """A custom range's last day is included whole."""
+    return f"{day}T23:59:59.999999+00:00" if len(day) == 10 else day
+
+
+def _positive_int(value: str | None, default: int) -> int:
+    try:
+        number = int(value or default)
+    except ValueError:
+        return default
+    return number if number >= 1 else default

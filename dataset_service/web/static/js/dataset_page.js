@@ -1,0 +1,185 @@
+// The dataset page: Synchronize Data Source with live progress, upload, select and delete.
+import { api, ApiError, pageData } from "./api.js";
+
+const { datasetId } = pageData();
+const $ = (id) => document.getElementById(id);
+const POLL_MS = 700;
+const DONE = new Set(["completed", "succeeded", "failed", "error", "cancelled", "canceled"]);
+
+// --- refreshing the counts and the grid after a change, without losing this page's messages ---
+
+async function refreshListing() {
+  const response = await fetch(location.href, { credentials: "same-origin" });
+  if (!response.ok) return;
+  const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+  for (const id of ["counts", "tabs", "listing"]) {
+    const next = fresh.getElementById(id);
+    if (next) $(id).replaceWith(next);
+  }
+  updateSelection();
+}
+
+// --- Synchronize Data Source ---
+
+const isDone = (job) => DONE.has(String(job.status).toLowerCase());
+
+function describeProgress(job) {
+  const entries = Object.entries(job.progress || {}).filter(([, v]) => typeof v === "number");
+  return entries.map(([k, v]) => `${k.replaceAll("_", " ")} ${v}`).join(" · ");
+}
+
+function progressFraction(progress = {}) {
+  const total = progress.total ?? progress.total_objects ?? progress.listed;
+  const done = progress.done ?? progress.processed ?? progress.compared;
+  return typeof total === "number" && total > 0 && typeof done === "number" ? Math.min(done / total, 1) : null;
+}
+
+function showJob(job) {
+  $("sync-status").hidden = false;
+  const status = String(job.status).toLowerCase();
+  const stage = job.stage ? ` — ${job.stage.replaceAll("_", " ")}` : "";
+  const details = describeProgress(job);
+  $("sync-status").dataset.status = status;
+  $("sync-text").textContent = isDone(job)
+    ? (status === "failed" || status === "error" ? `Synchronization failed: ${job.error || "see the job's errors"}` : "Synchronization finished.")
+    : `Synchronizing (${status}${stage})${details ? ": " + details : "…"}`;
+  const bar = $("sync-progress");
+  const fraction = isDone(job) ? 1 : progressFraction(job.progress);
+  if (fraction === null) bar.removeAttribute("value");
+  else bar.value = fraction;
+  const counts = Object.entries(job.counts || {}).map(([k, v]) => `${k.replaceAll("_", " ")}: ${v}`);
+  if (job.duration_s != null && isDone(job)) counts.push(`took ${job.duration_s.toFixed(1)} s`);
+  $("sync-counts").textContent = counts.join(" · ");
+}
+
+async function follow(job) {
+  $("sync-button").disabled = true;
+  try {
+    while (!isDone(job)) {
+      showJob(job);
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+      job = await api("GET", `/jobs/${job.id}`);
+    }
+    showJob(job);
+    await refreshListing();
+  } catch (err) {
+    $("sync-status").hidden = false;
+    $("sync-text").textContent = `Cannot follow the synchronization: ${err.message}`;
+  } finally {
+    $("sync-button").disabled = false;
+  }
+}
+
+$("sync-button").addEventListener("click", async () => {
+  $("sync-button").disabled = true;
+  try {
+    const { job } = await api("POST", `/datasets/${datasetId}/sync`);
+    await follow(job);
+  } catch (err) {
+    $("sync-status").hidden = false;
+    $("sync-text").textContent = `Synchronization could not start: ${err.message}`;
+    $("sync-button").disabled = false;
+  }
+});
+
+async function resumeRunningSync() {
+  try {
+    const { items } = await api("GET", `/datasets/${datasetId}/jobs?limit=1`);
+    const job = items?.[0];
+    if (job && job.kind === "sync" && !isDone(job)) await follow(job);
+  } catch (err) {
+    if (!(err instanceof ApiError)) throw err;
+  }
+}
+
+// --- upload, one request per file so each file gets its own answer ---
+
+$("upload-input").addEventListener("change", async (event) => {
+  const files = [...event.target.files];
+  event.target.value = "";
+  if (!files.length) return;
+  const list = $("upload-results");
+  list.replaceChildren();
+  $("upload-status").hidden = false;
+  let added = 0;
+  for (const file of files) {
+    const item = document.createElement("li");
+    item.textContent = `${file.name}: uploading…`;
+    list.append(item);
+    const form = new FormData();
+    form.append("files", file, file.name);
+    try {
+      const { items } = await api("POST", `/datasets/${datasetId}/images`, form);
+      item.textContent = `${file.name}: added as ${items[0].key}`;
+      item.className = "ok";
+      added += 1;
+    } catch (err) {
+      item.textContent = `${file.name}: ${err.status === 413 ? "too large: at most 5 MB per image" : err.message}`;
+      item.className = "error";
+    }
+  }
+  if (added) await refreshListing();
+});
+
+// --- selection and deletion ---
+
+const selected = () => [...document.querySelectorAll(".select-sample:checked")].map((box) => Number(box.value));
+
+function updateSelection() {
+  const boxes = [...document.querySelectorAll(".select-sample")];
+  const ids = selected();
+  if ($("selected-count")) $("selected-count").textContent = `${ids.length} selected`;
+  if ($("delete-button")) $("delete-button").disabled = ids.length === 0;
+  const all = $("select-page");
+  if (all) {
+    all.checked = boxes.length > 0 && ids.length === boxes.length;
+    all.indeterminate = ids.length > 0 && ids.length < boxes.length;
+  }
+  for (const box of boxes) box.closest(".tile").classList.toggle("selected", box.checked);
+}
+
+document.addEventListener("change", (event) => {
+  if (event.target.id === "select-page") {
+    for (const box of document.querySelectorAll(".select-sample")) box.checked = event.target.checked;
+  }
+  if (event.target.matches(".select-sample, #select-page")) updateSelection();
+});
+
+document.addEventListener("click", (event) => {
+  if (event.target.id !== "delete-button") return;
+  $("delete-count").textContent = selected().length;
+  $("delete-source").checked = false;
+  $("delete-source-warning").hidden = true;
+  $("delete-error").hidden = true;
+  $("delete-dialog").showModal();
+});
+
+$("delete-source").addEventListener("change", (event) => {
+  $("delete-source-warning").hidden = !event.target.checked;
+});
+
+$("delete-confirm").addEventListener("click", async () => {
+  const button = $("delete-confirm");
+  button.disabled = true;
+  try {
+    const ids = selected();
+    const { deleted } = await api("POST", `/datasets/${datasetId}/samples/delete`, { ids, delete_source: $("delete-source").checked });
+    $("delete-dialog").close();
+    await refreshListing();
+    $("selected-count").textContent = `${deleted} deleted`;
+  } catch (err) {
+    $("delete-error").textContent = err.message;
+    $("delete-error").hidden = false;
+  } finally {
+    button.disabled = false;
+  }
+});
+
+// --- filter bar: the custom range shows only when chosen ---
+
+$("created-select").addEventListener("change", (event) => {
+  $("created-range").hidden = event.target.value !== "range";
+});
+
+updateSelection();
+resumeRunningSync();

@@ -1,0 +1,99 @@
+// Drawing the image, the objects and the shape being drawn onto the canvas.
+
+const HANDLE = 4;
+const FALLBACK_COLOR = "#9aa4b1";
+
+function hexToRgba(hex, alpha) {
+  const n = parseInt(hex.slice(1), 16);
+  return `rgba(${(n >> 16) & 255}, ${(n >> 8) & 255}, ${n & 255}, ${alpha})`;
+}
+
+function tracePath(ctx, view, points, close) {
+  ctx.beginPath();
+  points.forEach(([x, y], i) => {
+    const [sx, sy] = view.toScreen(x, y);
+    if (i === 0) ctx.moveTo(sx, sy);
+    else ctx.lineTo(sx, sy);
+  });
+  if (close) ctx.closePath();
+}
+
+function drawHandles(ctx, view, points, color, first = -1) {
+  for (const [i, [x, y]] of points.entries()) {
+    const [sx, sy] = view.toScreen(x, y);
+    const r = i === first ? HANDLE + 2 : HANDLE;
+    ctx.fillStyle = "#fff";
+    ctx.strokeStyle = color;
+    ctx.lineWidth = 2;
+    ctx.beginPath();
+    ctx.rect(sx - r, sy - r, 2 * r, 2 * r);
+    ctx.fill();
+    ctx.stroke();
+  }
+}
+
+function drawObject(ctx, view, points, color, selected) {
+  tracePath(ctx, view, points, true);
+  ctx.fillStyle = hexToRgba(color, selected ? 0.4 : 0.25);
+  ctx.fill();
+  ctx.strokeStyle = color;
+  ctx.lineWidth = selected ? 3 : 2;
+  ctx.stroke();
+  if (selected) drawHandles(ctx, view, points, color);
+}
+
+function drawCross(ctx, view, [x, y], color) {
+  const [sx, sy] = view.toScreen(x, y);
+  ctx.strokeStyle = "#000";
+  ctx.lineWidth = 4;
+  ctx.beginPath();
+  ctx.arc(sx, sy, 6, 0, 2 * Math.PI);
+  ctx.stroke();
+  ctx.strokeStyle = color;
+  ctx.lineWidth = 2;
+  ctx.stroke();
+  ctx.fillStyle = color;
+  ctx.beginPath();
+  ctx.arc(sx, sy, 2, 0, 2 * Math.PI);
+  ctx.fill();
+}
+
+function drawDraft(ctx, view, state) {
+  const { draft, tool, pointer } = state;
+  if (!draft.length) return;
+  if (tool === "extreme") {
+    for (const p of draft) drawCross(ctx, view, p, "#ff3b6b");
+    return;
+  }
+  const points = pointer ? [...draft, pointer] : draft;
+  tracePath(ctx, view, points, false);
+  ctx.strokeStyle = "#fff";
+  ctx.lineWidth = 3;
+  ctx.stroke();
+  ctx.strokeStyle = "#0a84ff";
+  ctx.lineWidth = 1.5;
+  ctx.setLineDash([6, 4]);
+  ctx.stroke();
+  ctx.setLineDash([]);
+  drawHandles(ctx, view, draft, "#0a84ff", 0);
+}
+
+// Redraw everything: image, objects (unless hidden), the selected object's vertices, the draft.
+export function render(canvas, view, state) {
+  const ctx = canvas.getContext("2d");
+  const dpr = window.devicePixelRatio || 1;
+  ctx.setTransform(1, 0, 0, 1, 0, 0);
+  ctx.fillStyle = "#2b2f36";
+  ctx.fillRect(0, 0, canvas.width, canvas.height);
+  if (!state.image) return;
+  ctx.setTransform(dpr * view.scale, 0, 0, dpr * view.scale, dpr * view.offsetX, dpr * view.offsetY);
+  ctx.imageSmoothingEnabled = view.scale < 2;
+  ctx.drawImage(state.image, 0, 0, state.width, state.height);
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  const colors = new Map(state.labels.map((l) => [l.name, l.color]));
+  if (!state.hidden) {
+    state.objects.forEach((o, i) => drawObject(ctx, view, o.points, colors.get(o.label) ?? FALLBACK_COLOR, i === state.selected));
+  }
+  if (state.pending) drawObject(ctx, view, state.pending.points, "#ffffff", true);
+  drawDraft(ctx, view, state);
+}

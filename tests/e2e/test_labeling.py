@@ -1,0 +1,325 @@
+"""The whole labeling loop in a real browser against the running stack: log in, create a dataset on
+the S3 server, synchronize, filter, label with a polygon and with extreme points, undo and redo,
+save, see the sibling XML in the object store, reload, and meet a conflict from a second browser.
+"""
+from __future__ import annotations
+
+import io
+import re
+import secrets
+
+import pytest
+from PIL import Image
+from playwright.sync_api import expect
+
+from storage.annotations import AnnotatedObject, Annotation, read_annotation, write_annotation
+
+from .conftest import log_in
+
+pytestmark = pytest.mark.e2e
+
+# The shapes drawn below, in image pixels.
+CUP_POLYGON = [(182.0, 62.0), (402.0, 52.0), (398.0, 252.0), (204.0, 276.0)]
+HEAD_EXTREME_POINTS = [(226.0, 16.0), (226.0, 186.0), (152.0, 95.0), (302.0, 95.0)]  # top, bottom, left, right
+CAT_HEAD = [(20.0, 290.0), (40.0, 40.0), (380.0, 10.0), (370.0, 280.0)]
+
+
+def jpeg(pixels) -> bytes:
+    out = io.BytesIO()
+    Image.fromarray(pixels).convert("RGB").save(out, format="JPEG", quality=90)
+    return out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def photos(stack):
+    """A bucket with four photos in two folders; the cat comes with a sibling XML."""
+    from skimage import data
+
+    store, bucket = stack.store(), f"e2e-{secrets.token_hex(4)}"
+    store.ensure_bucket(bucket)
+    for key, loader in (("a/coffee.jpg", data.coffee), ("a/rocket.jpg", data.rocket), ("b/astronaut.jpg", data.astronaut), ("b/cat.jpg", data.chelsea)):
+        store.put(bucket, f"photos/{key}", jpeg(loader()), content_type="image/jpeg")
+    cat = Annotation(filename="cat.jpg", width=451, height=300, objects=[AnnotatedObject(label="cat", points=CAT_HEAD)])
+    store.put(bucket, "photos/b/cat.xml", write_annotation(cat), content_type="application/xml")
+    return {"bucket": bucket, "store": store}
+
+
+@pytest.fixture(scope="module")
+def dataset(browser, stack, photos, screenshots):
+    """Create the dataset through the form and synchronize it from its page; return its URL."""
+    page = log_in(browser, stack)
+    page.goto("/")
+    page.screenshot(path=screenshots / "datasets.png")
+    page.click("text=Create dataset")
+    name = f"e2e-{secrets.token_hex(3)}"
+    page.fill("input[name=name]", name)
+    page.fill("textarea[name=description]", "Photos for the browser tests")
+    page.fill("input[name=input_path]", f"s3://{photos['bucket']}/photos/")
+    page.fill("input[name=label_name]", "cup")
+    page.click("#add-label")
+    page.locator("input[name=label_name]").nth(1).fill("person")
+    page.screenshot(path=screenshots / "create-dataset.png")
+    page.click("button:has-text('Create')")
+    page.wait_for_url(re.compile(r"/datasets/\d+$"))
+    url = page.url
+    assert page.locator("[data-count=total]").inner_text() == "0"
+
+    page.click("#sync-button")
+    page.wait_for_selector("#sync-status[data-status=completed]", timeout=60_000)
+    assert "added: 4" in page.inner_text("#sync-counts")
+    expect(page.locator("[data-count=total]")).to_have_text("4")  # the counts and the grid refresh
+    expect(page.locator("[data-count=labeled]")).to_have_text("1")
+    expect(page.locator(".grid .tile")).to_have_count(4)
+    page.screenshot(path=screenshots / "dataset.png", full_page=True)
+    assert not page.js_errors
+    page.context.close()
+    return {"url": url, "name": name, **photos}
+
+
+def canvas_point(page, x: float, y: float) -> tuple[float, float]:
+    """Turn image pixels into page coordinates through the canvas's current zoom and pan."""
+    canvas = page.locator("#canvas")
+    scale, ox, oy = (float(canvas.get_attribute(f"data-{name}")) for name in ("scale", "offset-x", "offset-y"))
+    box = canvas.bounding_box()
+    return box["x"] + ox + x * scale, box["y"] + oy + y * scale
+
+
+def click_image(page, x: float, y: float) -> None:
+    page.mouse.click(*canvas_point(page, x, y))
+
+
+def open_sample(page, dataset, file_name: str) -> None:
+    page.goto(dataset["url"])
+    page.click(f".tile:has(.tile-name:text-is('{file_name}')) a")
+    page.wait_for_selector("#canvas[data-ready=true]")
+
+
+def expect_objects(page, labels: list[str]) -> None:
+    """Wait until the object list shows these labels, in order."""
+    expect(page.locator("#objects .object-name")).to_have_text([f"{i}. {label}" for i, label in enumerate(labels, 1)])
+
+
+def save(page) -> None:
+    page.click("[data-action=save]")
+    page.wait_for_selector("#save-status[data-state=clean]")
+
+
+def flat(points) -> list[float]:
+    return [value for point in points for value in point]
+
+
+def stored_annotation(dataset, key: str) -> Annotation:
+    return read_annotation(dataset["store"].get(dataset["bucket"], key), key)
+
+
+def test_login_rejects_a_wrong_password_and_logs_out(browser, stack, screenshots):
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, base_url=stack.url)
+    page = context.new_page()
+    page.goto("/")
+    assert "/login" in page.url  # pages send an anonymous visitor to log in
+    page.fill("input[name=username]", "admin")
+    page.fill("input[name=password]", "not-the-password")
+    page.screenshot(path=screenshots / "login.png")
+    page.click("button[type=submit]")
+    assert "Wrong username or password" in page.inner_text("[role=alert]")
+    page.fill("input[name=password]", stack.admin_password)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{stack.url}/")
+    assert page.inner_text("[data-testid=viewer]") == "admin"
+    assert "demo-photos" in page.inner_text("[data-testid=datasets]")  # `make run` seeded the demo
+    page.click("text=Log out")
+    page.wait_for_url(re.compile("/login"))
+    page.goto("/")
+    assert "/login" in page.url
+    context.close()
+
+
+def test_tabs_and_filters_keep_their_state_in_the_url(admin_page, dataset):
+    page = admin_page
+    page.goto(dataset["url"])
+    page.click("[data-tab=labeled]")
+    assert "state=labeled" in page.url
+    assert page.locator(".grid .tile").count() == 1
+    page.fill("input[name=path]", "a/")
+    page.click("button:has-text('Apply')")
+    page.wait_for_url(re.compile(r"path=a%2F"))
+    assert "state=labeled" in page.url and page.locator("[data-testid=grid-empty]").count() == 1
+    page.click("[data-tab=all]")
+    assert "path=a%2F" in page.url and "state=" not in page.url
+    assert sorted(page.locator(".tile-name").all_inner_texts()) == ["coffee.jpg", "rocket.jpg"]
+    page.goto(dataset["url"] + "?label=cat")
+    assert page.locator(".tile-name").all_inner_texts() == ["cat.jpg"]
+    page.goto(dataset["url"] + "?labeled_by=nobody-here")
+    assert "unknown user" in page.inner_text("[data-testid=filter-error]")
+
+
+def test_polygon_undo_redo_save_xml_and_reload(admin_page, dataset, screenshots):
+    page = admin_page
+    open_sample(page, dataset, "coffee.jpg")
+    page.click("[data-action=tool-polygon]")
+    for x, y in CUP_POLYGON:
+        click_image(page, x, y)
+    click_image(page, *CUP_POLYGON[0])  # the first point closes the polygon
+    page.wait_for_selector("#label-chooser:not([hidden])")
+    page.screenshot(path=screenshots / "label-chooser.png")
+    page.click("#label-chooser button[data-label=cup]")
+    expect_objects(page, ["cup"])
+
+    page.keyboard.press("Control+z")
+    expect_objects(page, [])
+    page.click("[data-action=redo]")
+    expect_objects(page, ["cup"])
+    page.click("[data-action=undo]")
+    page.keyboard.press("Control+y")
+    expect_objects(page, ["cup"])
+
+    save(page)
+    assert "Saved by admin" in page.inner_text("#save-status")
+    stored = stored_annotation(dataset, "photos/a/coffee.xml")
+    assert [o.label for o in stored.objects] == ["cup"]
+    assert flat(stored.objects[0].points) == pytest.approx(flat(CUP_POLYGON), abs=0.6)
+    page.screenshot(path=screenshots / "labeling.png")
+
+    page.reload()
+    page.wait_for_selector("#canvas[data-ready=true]")
+    expect_objects(page, ["cup"])
+    assert page.inner_text("#save-status").startswith("Saved by admin")
+
+
+def test_extreme_points_infer_an_outline_with_the_real_worker(admin_page, dataset):
+    page = admin_page
+    open_sample(page, dataset, "astronaut.jpg")
+    page.click("[data-action=tool-extreme]")
+    for x, y in HEAD_EXTREME_POINTS:
+        click_image(page, x, y)
+    page.wait_for_selector("#label-chooser:not([hidden])", timeout=60_000)
+    assert page.locator("#message").is_hidden(), page.inner_text("#message")
+    page.fill("#chooser-input", "head")  # a label that does not exist yet
+    page.click("#chooser-new button")
+    expect_objects(page, ["head"])
+    save(page)
+    stored = stored_annotation(dataset, "photos/b/astronaut.xml")
+    (head,) = stored.objects
+    assert head.label == "head" and head.source == "extreme_points" and len(head.points) >= 3
+    assert all(0 <= x <= 512 and 0 <= y <= 512 for x, y in head.points)
+
+    page.reload()  # the tool chosen stays for the next image
+    page.wait_for_selector("#canvas[data-ready=true]")
+    assert page.get_attribute("[data-action=tool-extreme]", "aria-pressed") == "true"
+
+
+def test_extreme_points_say_clearly_when_the_worker_fails(admin_page, dataset):
+    page = admin_page
+    open_sample(page, dataset, "rocket.jpg")
+    page.route("**/api/v1/samples/*/infer", lambda route: route.fulfill(
+        status=503, content_type="application/json",
+        body='{"error": "unavailable", "message": "The inference worker is not reachable; try again later.", "fields": {}}',
+    ))
+    page.click("[data-action=tool-extreme]")
+    for x, y in [(320, 100), (320, 400), (290, 300), (350, 300)]:
+        click_image(page, x, y)
+    page.wait_for_selector("#message:not([hidden])")
+    assert "Extreme points failed: The inference worker is not reachable" in page.inner_text("#message")
+    expect_objects(page, [])
+    assert page.locator("#spinner").is_hidden()
+
+
+def test_editing_tools_and_shortcut_titles(admin_page, dataset, screenshots):
+    page = admin_page
+    open_sample(page, dataset, "cat.jpg")
+    expect_objects(page, ["cat"])  # imported from the sibling XML by the sync
+    assert page.get_attribute("[data-action=tool-polygon]", "title") == "Polygon (P)"
+    assert page.get_attribute("[data-action=undo]", "title") == "Undo (Ctrl+Z)"
+    for button in page.locator(".toolbar button").all():
+        assert re.search(r"\(.+\)$", button.get_attribute("title")), button.get_attribute("title")
+    page.keyboard.press("?")
+    assert page.locator("#help-dialog").is_visible()
+    assert "Extreme points" in page.inner_text("#shortcut-table")
+    page.screenshot(path=screenshots / "shortcuts.png")
+    page.keyboard.press("Escape")
+
+    page.keyboard.press("v")  # select the object, drag a vertex, then the whole shape
+    page.locator("#objects li").first.click()
+    start = canvas_point(page, *CAT_HEAD[2])
+    page.mouse.move(*start)
+    page.mouse.down()
+    page.mouse.move(*canvas_point(page, 350, 40), steps=4)
+    page.mouse.up()
+    page.dblclick("#canvas", position=relative(page, CAT_HEAD[0]))  # a vertex: deleted
+    expect(page.locator("#objects li .muted")).to_have_text("3 pts")
+    page.click("[data-action=undo]")
+    expect(page.locator("#objects li .muted")).to_have_text("4 pts")
+    page.click("[data-action=toggle-objects]")
+    assert page.get_attribute("[data-action=toggle-objects]", "aria-pressed") == "true"
+    page.keyboard.press("h")
+    page.click("[data-action=delete-all]")
+    expect_objects(page, [])
+    page.keyboard.press("Control+z")
+    expect_objects(page, ["cat"])
+    save(page)
+    (cat,) = stored_annotation(dataset, "photos/b/cat.xml").objects
+    assert cat.points[2] == pytest.approx((350, 40), abs=1.5)
+
+
+def relative(page, point) -> dict:
+    box = page.locator("#canvas").bounding_box()
+    x, y = canvas_point(page, *point)
+    return {"x": x - box["x"], "y": y - box["y"]}
+
+
+def test_a_second_browser_saving_the_same_image_meets_the_conflict(browser, stack, admin_page, dataset, screenshots):
+    token = stack.token()
+    password = secrets.token_urlsafe(10)
+    response = stack.api("POST", "/users", token, json={"username": "lena", "password": password, "role": "labeler"})
+    assert response.status_code in (201, 409), response.text
+    other = log_in(browser, stack, "lena", password)
+    try:
+        for page in (admin_page, other):
+            open_sample(page, dataset, "rocket.jpg")
+            page.click("[data-action=tool-polygon]")
+        for x, y in [(290, 120), (350, 120), (350, 400), (290, 400), (290, 120)]:
+            click_image(other, x, y)
+        other.click("#label-chooser button[data-label=cup]")
+        save(other)
+
+        for x, y in [(10, 10), (100, 10), (100, 100), (10, 10)]:
+            click_image(admin_page, x, y)
+        admin_page.click("#label-chooser button[data-label=person]")
+        admin_page.click("[data-action=save]")
+        admin_page.wait_for_selector("#conflict:not([hidden])")
+        assert "lena saved this image" in admin_page.inner_text("#conflict-text")
+        assert admin_page.inner_text("#save-status") == "Not saved"
+        admin_page.screenshot(path=screenshots / "conflict.png")
+        admin_page.click("#conflict-reload")
+        expect_objects(admin_page, ["cup"])
+        assert admin_page.locator("#conflict").is_hidden()
+        admin_page.click("[data-action=next]")  # nothing to save: leaves at once
+        admin_page.wait_for_url(re.compile(r"/samples/\d+"))
+    finally:
+        other.context.close()
+
+
+def test_upload_reports_each_file_and_delete_asks_first(admin_page, dataset):
+    page = admin_page
+    page.goto(dataset["url"])
+    png = io.BytesIO()
+    Image.new("RGB", (40, 30), (10, 200, 30)).save(png, format="PNG")
+    page.set_input_files("#upload-input", files=[
+        {"name": "green.png", "mimeType": "image/png", "buffer": png.getvalue()},
+        {"name": "notes.jpg", "mimeType": "image/jpeg", "buffer": b"this is not an image"},
+    ])
+    page.wait_for_selector("#upload-results li.error")
+    page.wait_for_selector("#upload-results li.ok")
+    assert "not a JPG, PNG or BMP image" in page.inner_text("#upload-results li.error")
+    expect(page.locator("[data-count=total]")).to_have_text("5")
+
+    page.check(".tile:has(.tile-name:text-is('green.png')) .select-sample")
+    assert page.inner_text("#selected-count") == "1 selected"
+    page.click("#delete-button")
+    page.check("#delete-source")
+    assert page.locator("#delete-source-warning").is_visible()
+    page.click("#delete-confirm")
+    expect(page.locator("[data-count=total]")).to_have_text("4")
+    assert "green.png" not in page.locator(".tile-name").all_inner_texts()
+    keys = [o.key for page_ in dataset["store"].list_pages(dataset["bucket"], "photos/") for o in page_]
+    assert "photos/green.png" not in keys
