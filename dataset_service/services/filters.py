@@ -73,8 +73,7 @@ def resolved_conditions(dataset_id: int, r: Resolved, now: datetime | None = Non
     if f.state != "all":
         where.append(Sample.labeled.is_(f.state == "labeled"))
     if r.label_ids:
-        combine = and_ if f.label_op == "and" else or_
-        where.append(combine(*(_has_label(label_id) for label_id in r.label_ids)))
+        where.append(Sample.id.in_(_labeled_with(r)))
     where.extend(_created_conditions(f, now or datetime.now(timezone.utc)))
     if f.path:
         where.append(Sample.key.ilike("%" + _escape_like(f.path) + "%", escape="\\"))
@@ -93,14 +92,17 @@ def count(session: Session, dataset_id: int, r: Resolved, where: list[ColumnElem
     )
     if not only_labels:
         return session.scalar(select(func.count()).select_from(Sample).where(*where)) or 0
+    return session.scalar(select(func.count()).select_from(_labeled_with(r).subquery())) or 0
+
+
+def _labeled_with(r: Resolved):
+    """Select the ids of samples carrying any (or, with label_op=and, every) of the labels."""
+    if len(r.label_ids) == 1:
+        return select(SampleLabel.sample_id).where(SampleLabel.label_id == r.label_ids[0])
     matching = select(SampleLabel.sample_id).where(SampleLabel.label_id.in_(r.label_ids)).group_by(SampleLabel.sample_id)
-    if f.label_op == "and":
+    if r.f.label_op == "and":
         matching = matching.having(func.count() == len(r.label_ids))
-    return session.scalar(select(func.count()).select_from(matching.subquery())) or 0
-
-
-def _has_label(label_id: int) -> ColumnElement:
-    return exists().where(SampleLabel.sample_id == Sample.id, SampleLabel.label_id == label_id)
+    return matching
 
 
 def _created_conditions(f: SampleFilter, now: datetime) -> list[ColumnElement]:
