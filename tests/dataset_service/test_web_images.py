@@ -1,0 +1,77 @@
+"""Thumbnails for the grid (made on the server, cached by key and ETag) and the labeling page's image."""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from dataset_service.services import thumbnails
+
+from .conftest import image_bytes
+from .factories import add_sample
+from .test_web_pages import page_login
+
+
+@pytest.fixture
+def photo(app, admin, dataset, s3_server):
+    """A 900x600 JPEG in the dataset's folder, with its sample."""
+    bucket = dataset["input_path"].split("/")[2]
+    data = image_bytes(900, 600, "JPEG", color=(20, 120, 220))
+    s3_server.store.put(bucket, "cats/big.jpg", data)
+    return {"id": add_sample(app, dataset["id"], "cats/big.jpg"), "bucket": bucket, "bytes": data}
+
+
+def test_make_thumbnail_keeps_the_aspect_and_the_limit():
+    thumb = Image.open(io.BytesIO(thumbnails.make_thumbnail(image_bytes(900, 300, "PNG"))))
+    assert thumb.format == "JPEG" and thumb.size == (256, 85)
+
+
+def test_make_thumbnail_turns_the_image_upright():
+    buffer = io.BytesIO()
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: rotate 90 degrees
+    Image.new("RGB", (400, 200)).save(buffer, format="JPEG", exif=exif)
+    assert Image.open(io.BytesIO(thumbnails.make_thumbnail(buffer.getvalue()))).size == (128, 256)
+
+
+def test_make_thumbnail_refuses_what_is_not_an_image():
+    with pytest.raises(thumbnails.ThumbnailError):
+        thumbnails.make_thumbnail(b"GIF89a no")
+
+
+def test_cache_path_changes_with_the_etag(tmp_path):
+    one = thumbnails.cache_path(tmp_path, "b", "k.jpg", "etag1")
+    assert one != thumbnails.cache_path(tmp_path, "b", "k.jpg", "etag2")
+    assert one.parent.parent == tmp_path and one.suffix == ".jpg"
+
+
+def test_thumbnail_route_serves_a_cached_small_jpeg(app, photo, s3_server, config):
+    client, _ = page_login(app)
+    response = client.get(f"/samples/{photo['id']}/thumbnail")
+    assert response.status_code == 200 and response.mimetype == "image/jpeg"
+    assert max(Image.open(io.BytesIO(response.data)).size) == 256
+    assert len(response.data) < len(photo["bytes"])
+    assert list(Path(config.thumbnail_dir).rglob("*.jpg"))
+    s3_server.store.delete(photo["bucket"], "cats/big.jpg")  # the cache answers without the store now
+    assert client.get(f"/samples/{photo['id']}/thumbnail").data == response.data
+    etag = response.headers["ETag"]
+    assert client.get(f"/samples/{photo['id']}/thumbnail", headers={"If-None-Match": etag}).status_code == 304
+
+
+def test_thumbnail_of_an_unreadable_image_is_a_placeholder(app, admin, dataset, s3_server):
+    bucket = dataset["input_path"].split("/")[2]
+    s3_server.store.put(bucket, "cats/broken.png", b"\x89PNG not really")
+    sample_id = add_sample(app, dataset["id"], "cats/broken.png")
+    client, _ = page_login(app)
+    response = client.get(f"/samples/{sample_id}/thumbnail")
+    assert response.status_code == 200 and response.mimetype == "image/svg+xml"
+
+
+def test_image_route_streams_the_image_to_logged_in_users(app, photo, client):
+    assert client.get(f"/samples/{photo['id']}/image").status_code == 302  # to the login page
+    browser, _ = page_login(app)
+    response = browser.get(f"/samples/{photo['id']}/image")
+    assert response.status_code == 200 and response.data == photo["bytes"] and response.mimetype == "image/jpeg"
+    assert browser.get(f"/samples/{photo['id']}/image", headers={"If-None-Match": response.headers["ETag"]}).status_code == 304

@@ -1,0 +1,166 @@
+"""The pages through Flask's test client: login, CSRF, the dataset pages and the labeling page."""
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from .conftest import make_user
+from .factories import add_sample, label_sample
+
+TOKEN_RE = re.compile(r'name="csrf-token" content="([^"]+)"')
+
+
+def csrf_token(client, path: str = "/login") -> str:
+    return TOKEN_RE.search(client.get(path).get_data(as_text=True)).group(1)
+
+
+def page_login(app, username: str = "admin", password: str = "password123"):
+    """Return a test client logged in through the form, and its CSRF token."""
+    client = app.test_client()
+    response = client.post("/login", data={"username": username, "password": password, "csrf_token": csrf_token(client)})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return client, csrf_token(client, "/")
+
+
+def page_data(response) -> dict:
+    html = response.get_data(as_text=True)
+    return json.loads(re.search(r'<script type="application/json" id="page-data">(.*?)</script>', html, re.S).group(1))
+
+
+@pytest.fixture
+def browser(app, admin):
+    """The admin, logged in through the form; `admin` made the user."""
+    return page_login(app)
+
+
+def test_pages_send_anonymous_visitors_to_log_in(client):
+    response = client.get("/datasets/7?state=labeled")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/login?next=%2Fdatasets%2F7%3Fstate%3Dlabeled"
+
+
+def test_login_then_logout(app, admin):
+    client = app.test_client()
+    response = client.post("/login?next=/datasets/new", data={"username": "admin", "password": "password123", "csrf_token": csrf_token(client)})
+    assert response.status_code == 302 and response.headers["Location"] == "/datasets/new"
+    home = client.get("/")
+    assert home.status_code == 200 and 'data-testid="viewer">admin<' in home.get_data(as_text=True)
+    assert client.post("/logout", data={"csrf_token": csrf_token(client, "/")}).status_code == 302
+    assert client.get("/").status_code == 302
+
+
+def test_login_refuses_a_wrong_password(app, admin):
+    client = app.test_client()
+    response = client.post("/login", data={"username": "admin", "password": "nope-nope", "csrf_token": csrf_token(client)})
+    assert response.status_code == 401
+    assert "Wrong username or password." in response.get_data(as_text=True)
+
+
+def test_login_only_follows_local_next_urls(app, admin):
+    client = app.test_client()
+    for target in ("//evil.example/x", "https://evil.example/", "javascript:alert(1)"):
+        response = client.post(f"/login?next={target}", data={"username": "admin", "password": "password123", "csrf_token": csrf_token(client)})
+        assert response.headers["Location"] == "/", target
+
+
+def test_forms_without_the_csrf_token_are_refused(app, admin):
+    client = app.test_client()
+    response = client.post("/login", data={"username": "admin", "password": "password123"})
+    assert response.status_code == 400
+    assert "CSRF token is missing" in response.get_data(as_text=True)
+    assert response.mimetype == "text/html"
+
+
+def test_page_scripts_calling_the_api_need_the_csrf_header(browser, dataset):
+    client, token = browser
+    url = f"/api/v1/datasets/{dataset['id']}/labels"
+    refused = client.post(url, json={"name": "bird"})
+    assert refused.status_code == 400 and "CSRF" in refused.get_json()["message"]
+    assert client.post(url, json={"name": "bird"}, headers={"X-CSRFToken": "forged"}).status_code == 400
+    assert client.post(url, json={"name": "bird"}, headers={"X-CSRFToken": token}).status_code == 201
+    assert client.get(f"/api/v1/datasets/{dataset['id']}").status_code == 200  # reading needs no token
+
+
+def test_bearer_token_callers_need_no_csrf_token(admin, dataset, client):
+    assert admin.post(f"/api/v1/datasets/{dataset['id']}/labels", json={"name": "fish"}).status_code == 201
+    assert client.post("/api/v1/auth/token", json={"username": "admin", "password": "password123"}).status_code == 200
+
+
+def test_errors_are_pages_for_browsers_and_json_for_the_api(browser, client):
+    page_client, _ = browser
+    page = page_client.get("/datasets/999999")
+    assert page.status_code == 404 and page.mimetype == "text/html"
+    assert "Dataset 999999 does not exist." in page.get_data(as_text=True)
+    assert page_client.get("/no-such-page").mimetype == "text/html"
+    api = page_client.get("/api/v1/no-such-thing")
+    assert api.status_code == 404 and api.get_json()["error"] == "not_found"
+    assert client.get("/api/v1/no-such-thing").get_json()["error"] == "unauthorized"
+
+
+def test_pages_carry_a_content_security_policy(browser):
+    client, _ = browser
+    policy = client.get("/").headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
+
+
+def test_create_dataset_form(browser, bucket):
+    client, token = browser
+    response = client.post("/datasets/new", data={
+        "csrf_token": token, "name": "birds", "description": "", "input_path": f"s3://{bucket}/birds",
+        "output_path": "", "label_name": ["gull", "", "tern"], "label_color": ["#112233", "#000000", "#445566"],
+    })
+    assert response.status_code == 302
+    page = client.get(response.headers["Location"])
+    html = page.get_data(as_text=True)
+    assert f"s3://{bucket}/birds/" in html
+    assert "gull" in html and "--c: #112233" in html and "tern" in html
+
+
+def test_create_dataset_form_shows_the_errors_of_the_api_rules(browser, bucket):
+    client, token = browser
+    response = client.post("/datasets/new", data={"csrf_token": token, "name": "", "input_path": "ftp://x", "label_name": ["a", "a"]})
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "The dataset was not created" in html and 'value="ftp://x"' in html
+
+
+def test_only_admins_create_datasets(app, admin, labeler):
+    client, _ = page_login(app, "lena")
+    assert client.get("/datasets/new").status_code == 403
+    assert "Create dataset" not in client.get("/").get_data(as_text=True)
+
+
+def test_dataset_page_tabs_filters_and_paging(app, browser, dataset):
+    client, _ = browser
+    ids = [add_sample(app, dataset["id"], f"cats/{name}.png") for name in ("a/one", "a/two", "b/three")]
+    label_sample(app, ids[0], "admin", ["cat"])
+    base = f"/datasets/{dataset['id']}"
+    html = client.get(base).get_data(as_text=True)
+    assert html.count('data-sample-id=') == 3 and 'data-count="labeled">1<' in html
+    assert client.get(base + "?state=labeled").get_data(as_text=True).count('data-sample-id=') == 1
+    folder = client.get(base + "?path=a/").get_data(as_text=True)  # a folder inside the input path
+    assert folder.count('data-sample-id=') == 2 and "three.png" not in folder
+    assert client.get(base + "?label=cat&label=dog&label_op=and").get_data(as_text=True).count('data-sample-id=') == 0
+    paged = client.get(base + "?limit=20&page=2").get_data(as_text=True)
+    assert 'data-testid="grid-empty"' in paged and "Page 2 of 1" in paged
+    bad = client.get(base + "?label=nope&created=range&created_from=2026-01-02&created_to=2026-01-01")
+    assert bad.status_code == 200 and 'data-testid="filter-error"' in bad.get_data(as_text=True)
+
+
+def test_labeling_page_knows_its_neighbours_under_the_filter(app, browser, dataset):
+    client, _ = browser
+    one, two, three = (add_sample(app, dataset["id"], f"cats/{n}.png") for n in ("1", "2", "3"))
+    label_sample(app, two, "admin", ["cat"])
+    data = page_data(client.get(f"/datasets/{dataset['id']}/samples/{one}?state=unlabeled"))
+    assert data["nextUrl"] == f"/datasets/{dataset['id']}/samples/{three}?state=unlabeled"
+    assert data["prevUrl"] is None
+    assert {label["name"] for label in data["labels"]} == {"cat", "dog"}
+    assert client.get(f"/datasets/{dataset['id'] + 1}/samples/{one}").status_code == 404
+
+
+def test_a_labeler_sees_pages_but_no_admin_controls(app, dataset, labeler):
+    make_user(app, "other")
+    client, _ = page_login(app, "other")
+    assert client.get(f"/datasets/{dataset['id']}").status_code == 200

@@ -1,0 +1,51 @@
+"""The dataset page's URL state: read through the API's schema, written back for links."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from werkzeug.datastructures import MultiDict
+
+from dataset_service.web.query import read_state
+
+
+def state(query: str, folder: str = "cats/"):
+    pairs = [tuple(part.split("=", 1)) for part in query.split("&") if part]
+    return read_state(MultiDict(pairs), folder)
+
+
+def test_empty_query_is_everything_first_page():
+    s = state("")
+    assert (s.filter.state, s.filter.labels, s.page, s.limit, s.offset, s.errors) == ("all", [], 1, 20, 0, {})
+
+
+def test_a_folder_is_taken_inside_the_input_path_and_a_name_is_a_substring():
+    assert state("path=a/b/").filter.dir == "cats/a/b/"
+    assert state("path=cats/a/").filter.dir == "cats/a/"
+    assert (state("path=one.png").filter.path, state("path=one.png").filter.dir) == ("one.png", None)
+
+
+def test_custom_range_takes_whole_days_in_utc_and_only_when_chosen():
+    f = state("created=range&created_from=2026-03-01&created_to=2026-03-02").filter
+    assert f.created_from == datetime(2026, 3, 1, tzinfo=timezone.utc)
+    assert f.created_to == datetime(2026, 3, 2, 23, 59, 59, 999999, tzinfo=timezone.utc)
+    assert state("created=1d&created_from=2026-03-01").filter.created_from is None
+    assert state("created=1m").filter.created == "1m"
+
+
+def test_labels_repeat_and_combine():
+    f = state("label=cat&label=dog&label_op=and").filter
+    assert (f.labels, f.label_op) == (["cat", "dog"], "and")
+
+
+def test_bad_values_are_reported_not_raised():
+    assert "state" in state("state=maybe").errors
+    assert "labeled_by" in state("labeled_by=" + "x" * 65).errors
+    s = state("page=-3&limit=7")
+    assert (s.page, s.limit) == (1, 20)
+
+
+def test_links_change_one_parameter_and_keep_the_rest():
+    s = state("state=labeled&label=cat&label=dog&page=3&path=")
+    assert s.url_args(page=4) == "state=labeled&label=cat&label=dog&page=4"
+    assert s.url_args(state=None, page=None) == "label=cat&label=dog"
+    assert s.filter_args() == "state=labeled&label=cat&label=dog"
