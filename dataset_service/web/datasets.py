@@ -1,7 +1,7 @@
 """Dataset pages: the list, the create form, and one dataset with its counts, filters and grid."""
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from marshmallow import ValidationError
 
 from ..auth import current_user, login_required
@@ -92,4 +92,5 @@ def show(dataset_id: int):
     return render_template(
         "datasets/show.html", dataset=dataset, counts=counts, state=state, page=page, page_sizes=PAGE_SIZES,
         label_colors={label.name: label.color for label in dataset.labels},
+        max_image_bytes=current_app.config["SERVICE"].max_image_bytes,
     )

@@ -186,7 +186,7 @@ def test_polygon_undo_redo_save_xml_and_reload(admin_page, dataset, screenshots)
     assert page.inner_text("#save-status").startswith("Saved by admin")
 
 
-def test_extreme_points_infer_an_outline_with_the_real_worker(admin_page, dataset):
+def test_extreme_points_infer_an_outline_with_the_real_worker(admin_page, dataset, screenshots):
     page = admin_page
     open_sample(page, dataset, "astronaut.jpg")
     page.click("[data-action=tool-extreme]")
@@ -197,15 +197,21 @@ def test_extreme_points_infer_an_outline_with_the_real_worker(admin_page, datase
     page.fill("#chooser-input", "head")  # a label that does not exist yet
     page.click("#chooser-new button")
     expect_objects(page, ["head"])
-    save(page)
+    page.screenshot(path=screenshots / "extreme-points.png")
+    page.keyboard.press("f")  # the next image: saved first
+    page.wait_for_url(re.compile(r"/samples/\d+$"))
+    page.wait_for_selector("#canvas[data-ready=true]")
+    assert "cat.jpg" in page.inner_text(".crumbs")
+    assert page.get_attribute("[data-action=tool-extreme]", "aria-pressed") == "true"  # the tool stays
     stored = stored_annotation(dataset, "photos/b/astronaut.xml")
     (head,) = stored.objects
     assert head.label == "head" and head.source == "extreme_points" and len(head.points) >= 3
     assert all(0 <= x <= 512 and 0 <= y <= 512 for x, y in head.points)
 
-    page.reload()  # the tool chosen stays for the next image
+    page.keyboard.press("s")  # and back
     page.wait_for_selector("#canvas[data-ready=true]")
-    assert page.get_attribute("[data-action=tool-extreme]", "aria-pressed") == "true"
+    assert "astronaut.jpg" in page.inner_text(".crumbs")
+    expect_objects(page, ["head"])
 
 
 def test_extreme_points_say_clearly_when_the_worker_fails(admin_page, dataset):
@@ -249,16 +255,27 @@ def test_editing_tools_and_shortcut_titles(admin_page, dataset, screenshots):
     expect(page.locator("#objects li .muted")).to_have_text("3 pts")
     page.click("[data-action=undo]")
     expect(page.locator("#objects li .muted")).to_have_text("4 pts")
+    page.dblclick("#canvas", position=relative(page, (30, 165)))  # an edge: a vertex added
+    expect(page.locator("#objects li .muted")).to_have_text("5 pts")
+    page.keyboard.press("Control+z")
+    page.mouse.move(*canvas_point(page, 200, 150))  # the whole shape
+    page.mouse.down()
+    page.mouse.move(*canvas_point(page, 210, 155), steps=4)
+    page.mouse.up()
+    page.select_option("#relabel", "person")
+    expect_objects(page, ["person"])
     page.click("[data-action=toggle-objects]")
     assert page.get_attribute("[data-action=toggle-objects]", "aria-pressed") == "true"
     page.keyboard.press("h")
     page.click("[data-action=delete-all]")
     expect_objects(page, [])
     page.keyboard.press("Control+z")
-    expect_objects(page, ["cat"])
-    save(page)
-    (cat,) = stored_annotation(dataset, "photos/b/cat.xml").objects
-    assert cat.points[2] == pytest.approx((350, 40), abs=1.5)
+    expect_objects(page, ["person"])
+    page.keyboard.press("Control+s")
+    page.wait_for_selector("#save-status[data-state=clean]")
+    (head,) = stored_annotation(dataset, "photos/b/cat.xml").objects
+    assert head.label == "person" and len(head.points) == 4
+    assert flat(head.points) == pytest.approx(flat([(30, 295), (50, 45), (360, 45), (380, 285)]), abs=1.5)
 
 
 def relative(page, point) -> dict:
@@ -307,10 +324,13 @@ def test_upload_reports_each_file_and_delete_asks_first(admin_page, dataset):
     page.set_input_files("#upload-input", files=[
         {"name": "green.png", "mimeType": "image/png", "buffer": png.getvalue()},
         {"name": "notes.jpg", "mimeType": "image/jpeg", "buffer": b"this is not an image"},
+        {"name": "readme.txt", "mimeType": "text/plain", "buffer": b"hello"},
     ])
-    page.wait_for_selector("#upload-results li.error")
-    page.wait_for_selector("#upload-results li.ok")
-    assert "not a JPG, PNG or BMP image" in page.inner_text("#upload-results li.error")
+    expect(page.locator("#upload-results li")).to_have_text([
+        re.compile(r"^green\.png: added as photos/green\.png$"),
+        "notes.jpg: not a JPG, PNG or BMP image.",
+        "readme.txt: not a JPG, PNG or BMP file",
+    ])
     expect(page.locator("[data-count=total]")).to_have_text("5")
 
     page.check(".tile:has(.tile-name:text-is('green.png')) .select-sample")

@@ -1,7 +1,8 @@
 // The dataset page: Synchronize Data Source with live progress, upload, select and delete.
 import { api, ApiError, pageData } from "./api.js";
 
-const { datasetId } = pageData();
+const { datasetId, maxImageBytes } = pageData();
+const IMAGE_TYPES = /\.(jpe?g|png|bmp)$/i;
 const $ = (id) => document.getElementById(id);
 const POLL_MS = 700;
 const DONE = new Set(["completed", "succeeded", "failed", "error", "cancelled", "canceled"]);
@@ -106,6 +107,12 @@ $("upload-input").addEventListener("change", async (event) => {
     const item = document.createElement("li");
     item.textContent = `${file.name}: uploading…`;
     list.append(item);
+    const problem = precheck(file);
+    if (problem) {
+      item.textContent = `${file.name}: ${problem}`;
+      item.className = "error";
+      continue;
+    }
     const form = new FormData();
     form.append("files", file, file.name);
     try {
@@ -114,12 +121,20 @@ $("upload-input").addEventListener("change", async (event) => {
       item.className = "ok";
       added += 1;
     } catch (err) {
-      item.textContent = `${file.name}: ${err.status === 413 ? "too large: at most 5 MB per image" : err.message}`;
+      const message = err.message.startsWith(`${file.name}: `) ? err.message.slice(file.name.length + 2) : err.message;
+      item.textContent = `${file.name}: ${err.status === 413 ? `too large: ${message}` : message}`;
       item.className = "error";
     }
   }
   if (added) await refreshListing();
 });
+
+// Refuse at once what the server would refuse, without sending megabytes for nothing.
+function precheck(file) {
+  if (!IMAGE_TYPES.test(file.name)) return "not a JPG, PNG or BMP file";
+  if (file.size > maxImageBytes) return `too large: at most ${Math.floor(maxImageBytes / 1048576)} MB per image`;
+  return null;
+}
 
 // --- selection and deletion ---
 
