@@ -31,10 +31,12 @@ class Batcher:
         self.batches = self.items = 0
 
     def start(self) -> Batcher:
+        """Start the batching thread."""
         self._thread.start()
         return self
 
     def stop(self) -> None:
+        """Ask the batching thread to finish after its current batch."""
         self._stopping.set()
 
     @property
@@ -77,6 +79,7 @@ class Batcher:
         return [(x, f) for x, f in batch if f.set_running_or_notify_cancel()]
 
     def _run(self, batch: list[tuple[np.ndarray, Future]]) -> None:
+        """Run one batch and hand each waiting request its output."""
         if not batch:
             return
         try:

@@ -50,6 +50,7 @@ class Config:
 
 
 def _convert(kind: str, text: str):
+    """Convert an environment string to the field's type (annotations are strings here)."""
     if kind == "int":
         return int(text)
     if kind == "float":

@@ -24,11 +24,13 @@ def extreme_points(mask: np.ndarray, rng: np.random.Generator, jitter: float = 0
 
 
 def _pick(xs: np.ndarray, ys: np.ndarray, ties: np.ndarray, rng: np.random.Generator) -> tuple[int, int]:
+    """Pick one of the tied pixels at random."""
     i = rng.choice(np.flatnonzero(ties))
     return xs[i], ys[i]
 
 
 def _jitter(points: np.ndarray, shape: tuple[int, ...], rng: np.random.Generator, jitter: float) -> np.ndarray:
+    """Move each point by up to `jitter` pixels, staying on the image."""
     h, w = shape[:2]
     moved = points + rng.uniform(-jitter, jitter, size=points.shape)
     return np.clip(np.round(moved), 0, [w - 1, h - 1])

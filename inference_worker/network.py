@@ -42,6 +42,7 @@ SKIP_STAGES = (0, 1, 2, 4, 6)
 
 
 def _bn(channels: int) -> nn.BatchNorm2d:
+    """Make a batch norm with the TF settings the ImageNet weights expect."""
     return nn.BatchNorm2d(channels, eps=BN_EPS, momentum=BN_MOMENTUM)
 
 
@@ -112,6 +113,7 @@ class SeparableConv(nn.Module):
 
 
 def _lateral(cin: int, cout: int) -> nn.Sequential:
+    """Make the 1x1 projection of one encoder level onto the decoder width."""
     return nn.Sequential(nn.Conv2d(cin, cout, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
 
 

@@ -76,6 +76,7 @@ def crop_resize(image: np.ndarray, box: np.ndarray, size: int = INPUT_SIZE, inte
 
 
 def _area_shrink(window: np.ndarray, box: np.ndarray, factor: float) -> tuple[np.ndarray, np.ndarray]:
+    """Shrink a window by `factor` with area averaging; scale the box with it."""
     h, w = window.shape[:2]
     nw, nh = max(1, round(w * factor)), max(1, round(h * factor))
     shrunk = cv2.resize(window, (nw, nh), interpolation=cv2.INTER_AREA)

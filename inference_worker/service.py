@@ -29,6 +29,7 @@ class OutlineService:
         self.timeout_s = timeout_s
 
     def load_image(self, request: schemas.OutlineRequest) -> np.ndarray:
+        """Return the request's image, inline or from the object store."""
         if request.image_uri is not None:
             return self.loader.from_uri(request.image_uri)
         return self.loader.from_base64(request.image_base64)

@@ -38,6 +38,7 @@ LOG_EVERY = 25
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Read the command line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="segmentation data root")
     parser.add_argument("--checkpoints", type=Path, default=DEFAULT_CHECKPOINTS, help="checkpoint directory")
@@ -122,6 +123,7 @@ def validate(model: ExtremePointNet, val_set: list) -> float:
 
 
 def make_optimizer(model: ExtremePointNet, args: argparse.Namespace) -> torch.optim.Optimizer:
+    """Make AdamW with a slower learning rate for the pretrained encoder."""
     groups = [
         {"params": model.encoder.parameters(), "lr": args.lr * ENCODER_LR_FACTOR, "base_lr": args.lr * ENCODER_LR_FACTOR},
         {"params": model.decoder.parameters(), "lr": args.lr, "base_lr": args.lr},
@@ -153,6 +155,7 @@ class Run:
             load_imagenet_encoder(self.model, str(imagenet_weights(args.variant)))
 
     def resume(self, path: Path) -> None:
+        """Continue from a checkpoint; a new --until or --minutes replaces the saved deadline."""
         state = torch.load(path, map_location="cpu", weights_only=True)
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
@@ -162,20 +165,24 @@ class Run:
         print(f"resumed from {path}: epoch {self.epoch}, step {self.step}, best IoU {self.best_iou:.4f}", flush=True)
 
     def progress(self) -> float:
+        """Return the fraction of the budget (time, else epochs) used so far."""
         if self.deadline:
             return (time.time() - self.started) / max(1.0, self.deadline - self.started)
         return self.epoch / self.args.epochs
 
     def out_of_time(self) -> bool:
+        """Say whether the epoch or wall-clock budget is spent."""
         return self.epoch >= self.args.epochs or (self.deadline is not None and time.time() >= self.deadline)
 
     def set_lr(self) -> float:
+        """Apply the schedule to every parameter group; return the decoder's rate."""
         factor = lr_factor(self.step, self.progress())
         for group in self.optimizer.param_groups:
             group["lr"] = group["base_lr"] * factor
         return self.optimizer.param_groups[1]["lr"]
 
-    def train_step(self, inputs: torch.Tensor, targets: torch.Tensor) -> float:
+    def train_step(self, inputs: torch.Tensor, targets: torch.Tensor) -> tuple[float, float]:
+        """Take one optimiser step; return the loss and the learning rate used."""
         lr = self.set_lr()
         loss = loss_fn(self.model(inputs), targets)
         self.optimizer.zero_grad(set_to_none=True)
@@ -185,6 +192,7 @@ class Run:
         return loss.item(), lr
 
     def checkpoint(self, val_set: list) -> None:
+        """Validate, save `latest.pt`, and `best.pt` when the validation IoU improved."""
         score = validate(self.model, val_set)
         state = {
             "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
@@ -208,6 +216,7 @@ def batches(samples: list, rng: np.random.Generator, batch_size: int):
 
 
 def train(args: argparse.Namespace) -> None:
+    """Train until the epoch or wall-clock budget is spent, checkpointing on the way."""
     torch.set_num_threads(args.threads)
     cv2.setNumThreads(1)
     torch.manual_seed(args.seed)
