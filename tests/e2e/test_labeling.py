@@ -198,8 +198,8 @@ def test_extreme_points_infer_an_outline_with_the_real_worker(admin_page, datase
     page.click("#chooser-new button")
     expect_objects(page, ["head"])
     page.screenshot(path=screenshots / "extreme-points.png")
-    page.keyboard.press("f")  # the next image: saved first
-    page.wait_for_url(re.compile(r"/samples/\d+$"))
+    with page.expect_navigation():
+        page.keyboard.press("f")  # the next image: saved first
     page.wait_for_selector("#canvas[data-ready=true]")
     assert "cat.jpg" in page.inner_text(".crumbs")
     assert page.get_attribute("[data-action=tool-extreme]", "aria-pressed") == "true"  # the tool stays
@@ -208,7 +208,8 @@ def test_extreme_points_infer_an_outline_with_the_real_worker(admin_page, datase
     assert head.label == "head" and head.source == "extreme_points" and len(head.points) >= 3
     assert all(0 <= x <= 512 and 0 <= y <= 512 for x, y in head.points)
 
-    page.keyboard.press("s")  # and back
+    with page.expect_navigation():
+        page.keyboard.press("s")  # and back
     page.wait_for_selector("#canvas[data-ready=true]")
     assert "astronaut.jpg" in page.inner_text(".crumbs")
     expect_objects(page, ["head"])
@@ -310,8 +311,8 @@ def test_a_second_browser_saving_the_same_image_meets_the_conflict(browser, stac
         admin_page.click("#conflict-reload")
         expect_objects(admin_page, ["cup"])
         assert admin_page.locator("#conflict").is_hidden()
-        admin_page.click("[data-action=next]")  # nothing to save: leaves at once
-        admin_page.wait_for_url(re.compile(r"/samples/\d+"))
+        with admin_page.expect_navigation():
+            admin_page.click("[data-action=next]")  # nothing to save: leaves at once
     finally:
         other.context.close()
 

@@ -4,13 +4,14 @@ import { LabelChooser } from "./chooser.js";
 import * as geo from "./geometry.js";
 import { History } from "./history.js";
 import { render } from "./render.js";
-import { SHORTCUTS, actionFor, titleFor } from "./shortcuts.js";
+import { fillShortcutTable, formatTime, renderObjectList, renderStatus, renderToolbar, showMessage } from "./panel.js";
+import { PointerInput, ZOOM_STEP } from "./pointer.js";
+import { actionFor, titleFor } from "./shortcuts.js";
 import { Viewport } from "./viewport.js";
 
 const TOOL_KEY = "labeling.tool";
 const TOOLS = ["select", "polygon", "extreme"];
-const HIT_PX = 8; // how near (in screen pixels) a click must land on a vertex or an edge
-const ZOOM_STEP = 1.25;
+const CLOSE_PX = 8; // how near (in screen pixels) to the first point a click closes the polygon
 
 const page = pageData();
 const $ = (id) => document.getElementById(id);
@@ -76,100 +77,13 @@ function redraw() {
 }
 
 function refresh() {
-  renderObjectList();
-  renderStatus();
-  renderToolbar();
+  renderObjectList(state);
+  renderStatus(state, { dirty: isDirty(), saveState, key: page.key });
+  renderToolbar(state, {
+    undo: history.canUndo, redo: history.canRedo, "delete-selected": state.selected >= 0,
+    "delete-all": state.objects.length > 0, prev: Boolean(page.prevUrl), next: Boolean(page.nextUrl),
+  });
   redraw();
-}
-
-function colorOf(name) {
-  return state.labels.find((l) => l.name === name)?.color ?? "#9aa4b1";
-}
-
-function renderObjectList() {
-  const list = $("objects");
-  list.replaceChildren(
-    ...state.objects.map((o, i) => {
-      const item = document.createElement("li");
-      item.dataset.index = i;
-      item.className = i === state.selected ? "selected" : "";
-      const swatch = document.createElement("span");
-      swatch.className = "swatch";
-      swatch.style.setProperty("--c", colorOf(o.label));
-      const name = document.createElement("span");
-      name.className = "object-name";
-      name.textContent = `${i + 1}. ${o.label}`;
-      const meta = document.createElement("span");
-      meta.className = "muted small";
-      meta.textContent = `${o.points.length} pts${o.source === "extreme_points" ? " · extreme points" : ""}`;
-      const remove = document.createElement("button");
-      remove.type = "button";
-      remove.className = "link remove-object";
-      remove.title = "Delete this object";
-      remove.textContent = "✕";
-      item.append(swatch, name, meta, remove);
-      return item;
-    }),
-  );
-  $("object-count").textContent = `(${state.objects.length})`;
-  const selected = state.objects[state.selected];
-  $("object-editor").hidden = !selected;
-  if (selected) {
-    const select = $("relabel");
-    select.replaceChildren(...state.labels.map((l) => new Option(l.name, l.name, false, l.name === selected.label)));
-  }
-}
-
-function renderStatus() {
-  const status = $("save-status");
-  const dirty = isDirty();
-  status.dataset.state = saveState === "saving" ? "saving" : dirty ? "dirty" : "clean";
-  if (saveState === "saving") status.textContent = "Saving…";
-  else if (dirty) status.textContent = saveState === "failed" ? "Not saved" : "Unsaved changes";
-  else status.textContent = savedText();
-  $("sample-meta").textContent = `${page.key} · ${state.width}×${state.height} · revision ${state.revision}`;
-}
-
-function savedText() {
-  if (state.savedBy) return `Saved by ${state.savedBy}, ${formatTime(state.savedAt)}`;
-  return state.objects.length ? "No changes" : "Nothing saved yet";
-}
-
-function formatTime(iso) {
-  return iso ? new Date(iso).toLocaleString() : "earlier";
-}
-
-function renderToolbar() {
-  for (const button of document.querySelectorAll("[data-action^='tool-']")) {
-    const active = button.dataset.action === `tool-${state.tool}`;
-    button.classList.toggle("active", active);
-    button.setAttribute("aria-pressed", String(active));
-  }
-  const enable = { undo: history.canUndo, redo: history.canRedo, "delete-selected": state.selected >= 0,
-    "delete-all": state.objects.length > 0, prev: Boolean(page.prevUrl), next: Boolean(page.nextUrl) };
-  for (const [action, on] of Object.entries(enable)) document.querySelector(`[data-action='${action}']`).disabled = !on;
-  const toggle = document.querySelector("[data-action='toggle-objects']");
-  toggle.setAttribute("aria-pressed", String(state.hidden));
-  toggle.querySelector("span").textContent = state.hidden ? "Show objects" : "Hide objects";
-  $("hint").textContent = hint();
-}
-
-function hint() {
-  if (state.inference) return "Inferring the outline from the four points…";
-  if (state.tool === "polygon") {
-    return state.draft.length
-      ? `Polygon: ${state.draft.length} point(s). Click the first point or press Enter to close; Esc cancels.`
-      : "Polygon: click points along the outline.";
-  }
-  if (state.tool === "extreme") {
-    return `Extreme points: click the top, bottom, leftmost and rightmost points of the object (${state.draft.length} of 4).`;
-  }
-  return "Select: click an object to select it; drag it or its vertices; drag empty space to pan.";
-}
-
-function showMessage(text) {
-  $("message").textContent = text;
-  $("message").hidden = !text;
 }
 
 // --- canvas size and zoom ---
@@ -211,37 +125,10 @@ function cancelDraft() {
   state.inference?.abort();
 }
 
-function screenPoint(event) {
-  const box = canvas.getBoundingClientRect();
-  return [event.clientX - box.left, event.clientY - box.top];
-}
-
-function imagePoint(event) {
-  return geo.clampPoint(view.toImage(...screenPoint(event)), state.width, state.height);
-}
-
-const tolerance = () => HIT_PX / view.scale;
-
-// What is under the pointer: a vertex or an edge of the selected object, or an object's inside.
-function hitTest(p) {
-  const selected = state.objects[state.selected];
-  if (selected && !state.hidden) {
-    const vertex = geo.nearestVertex(selected.points, p, tolerance());
-    if (vertex >= 0) return { kind: "vertex", index: state.selected, vertex };
-    const edge = geo.nearestEdge(selected.points, p, tolerance());
-    if (edge) return { kind: "edge", index: state.selected, edge };
-  }
-  if (state.hidden) return null;
-  for (let i = state.objects.length - 1; i >= 0; i--) {
-    if (geo.containsPoint(state.objects[i].points, p)) return { kind: "inside", index: i };
-  }
-  return null;
-}
-
 function addDraftPoint(p) {
   if (state.tool === "polygon") {
     const first = state.draft[0];
-    if (state.draft.length >= 3 && geo.distance(p, first) <= tolerance()) return finishPolygon();
+    if (state.draft.length >= 3 && geo.distance(p, first) <= CLOSE_PX / view.scale) return finishPolygon();
     const last = state.draft.at(-1);
     if (!last || geo.distance(p, last) > 0.5) state.draft.push(p);
   } else {
@@ -315,102 +202,6 @@ function largest(polygons) {
   return usable.sort((a, b) => geo.area(b) - geo.area(a))[0] ?? null;
 }
 
-// --- pointer: draw, select, drag vertices and shapes, pan ---
-
-let drag = null;
-
-canvas.addEventListener("pointerdown", (event) => {
-  if (chooser.isOpen || state.inference) return;
-  canvas.focus();
-  const screen = screenPoint(event);
-  if (event.button === 1 || event.button === 2 || spaceHeld) {
-    drag = { kind: "pan", last: screen };
-  } else if (event.button === 0) {
-    drag = startDrag(imagePoint(event), screen);
-  }
-  if (drag) canvas.setPointerCapture(event.pointerId);
-});
-
-function startDrag(p, screen) {
-  const hit = hitTest(p);
-  const drawing = state.tool !== "select";
-  if (hit?.kind === "vertex" && !(drawing && state.draft.length)) {
-    return { kind: "vertex", index: hit.index, vertex: hit.vertex, before: structuredClone(state.objects) };
-  }
-  if (drawing) {
-    if (!(hit?.kind === "edge" && !state.draft.length)) addDraftPoint(p);
-    return null;
-  }
-  if (hit) {
-    state.selected = hit.index;
-    refresh();
-    return { kind: "shape", index: hit.index, start: p, origin: state.objects[hit.index].points, before: structuredClone(state.objects) };
-  }
-  state.selected = -1;
-  refresh();
-  return { kind: "pan", last: screen };
-}
-
-canvas.addEventListener("pointermove", (event) => {
-  const p = imagePoint(event);
-  state.pointer = state.draft.length && state.tool === "polygon" ? p : null;
-  if (!drag) {
-    canvas.style.cursor = cursorFor(p);
-    if (state.pointer) redraw();
-    return;
-  }
-  if (drag.kind === "pan") {
-    const screen = screenPoint(event);
-    view.pan(screen[0] - drag.last[0], screen[1] - drag.last[1]);
-    drag.last = screen;
-  } else if (drag.kind === "vertex") {
-    state.objects[drag.index].points[drag.vertex] = p;
-  } else if (drag.kind === "shape") {
-    const [dx, dy] = [p[0] - drag.start[0], p[1] - drag.start[1]];
-    state.objects[drag.index].points = geo.translateInside(drag.origin, dx, dy, state.width, state.height);
-  }
-  redraw();
-});
-
-function cursorFor(p) {
-  if (state.tool !== "select" && !(state.draft.length === 0 && hitTest(p)?.kind === "vertex")) return "crosshair";
-  const hit = hitTest(p);
-  return { vertex: "pointer", edge: "copy", inside: "move" }[hit?.kind] ?? "grab";
-}
-
-function endDrag() {
-  if (drag && drag.before && JSON.stringify(drag.before) !== JSON.stringify(state.objects)) history.record(drag.before);
-  drag = null;
-  refresh();
-}
-
-canvas.addEventListener("pointerup", endDrag);
-canvas.addEventListener("pointercancel", endDrag);
-canvas.addEventListener("contextmenu", (event) => event.preventDefault());
-
-canvas.addEventListener("dblclick", (event) => {
-  if (chooser.isOpen) return;
-  if (state.tool === "polygon" && state.draft.length) return finishPolygon();
-  const hit = hitTest(imagePoint(event));
-  if (hit?.kind === "vertex") {
-    const points = state.objects[hit.index].points;
-    if (points.length <= 3) return showMessage("A polygon needs at least 3 points; delete the object instead.");
-    change(() => points.splice(hit.vertex, 1));
-  } else if (hit?.kind === "edge") {
-    change(() => state.objects[hit.index].points.splice(hit.edge.index + 1, 0, hit.edge.point));
-  }
-});
-
-canvas.addEventListener("wheel", (event) => {
-  event.preventDefault();
-  zoom(event.deltaY < 0 ? ZOOM_STEP : 1 / ZOOM_STEP, screenPoint(event));
-}, { passive: false });
-
-let spaceHeld = false;
-document.addEventListener("keyup", (event) => {
-  if (event.key === " ") spaceHeld = false;
-});
-
 // --- the side panel ---
 
 $("objects").addEventListener("click", (event) => {
@@ -474,7 +265,7 @@ async function doSave(overwrite) {
   if (!isDirty() && !overwrite) return true;
   const revision = overwrite && state.conflict ? state.conflict.revision : state.revision;
   saveState = "saving";
-  renderStatus();
+  refresh();
   try {
     const saved = await api("PUT", `/samples/${page.sampleId}/annotation`, { revision, objects: state.objects.map(toApi) });
     const selected = state.selected;
@@ -599,30 +390,16 @@ document.addEventListener("keydown", (event) => {
   }
   if ($("help-dialog").open) return;
   if (event.target.closest?.("input, select, textarea")) return;
-  if (event.key === " ") {
-    spaceHeld = true;
-    event.preventDefault();
-    return;
-  }
   const action = actionFor(event);
   if (!action) return;
   event.preventDefault();
   actions[action]();
 });
 
-function fillShortcutTable() {
-  $("shortcut-table").replaceChildren(
-    ...SHORTCUTS.map(({ name, keys }) => {
-      const row = document.createElement("tr");
-      const keyCell = document.createElement("td");
-      keyCell.append(...keys.flatMap((k, i) => [i ? " or " : "", Object.assign(document.createElement("kbd"), { textContent: k })]));
-      const nameCell = document.createElement("td");
-      nameCell.textContent = name;
-      row.append(keyCell, nameCell);
-      return row;
-    }),
-  );
-}
+new PointerInput(canvas, {
+  state, view, history, change, refresh, redraw, addDraftPoint, finishPolygon, zoom, showMessage,
+  busy: () => chooser.isOpen || state.inference !== null,
+});
 
 window.addEventListener("resize", () => {
   resizeCanvas();

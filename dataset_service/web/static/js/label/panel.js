@@ -1,0 +1,103 @@
+// The parts of the page around the canvas, drawn from the editor's state: the object list, the
+// save status, the toolbar's state, the hint line, messages and the shortcut list.
+import { SHORTCUTS } from "./shortcuts.js";
+
+const $ = (id) => document.getElementById(id);
+const FALLBACK_COLOR = "#9aa4b1";
+
+export const colorOf = (labels, name) => labels.find((l) => l.name === name)?.color ?? FALLBACK_COLOR;
+
+export function renderObjectList(state) {
+  $("objects").replaceChildren(...state.objects.map((object, i) => objectItem(state, object, i)));
+  $("object-count").textContent = `(${state.objects.length})`;
+  const selected = state.objects[state.selected];
+  $("object-editor").hidden = !selected;
+  if (selected) {
+    $("relabel").replaceChildren(...state.labels.map((l) => new Option(l.name, l.name, false, l.name === selected.label)));
+  }
+}
+
+function objectItem(state, object, index) {
+  const item = document.createElement("li");
+  item.dataset.index = index;
+  item.className = index === state.selected ? "selected" : "";
+  const swatch = document.createElement("span");
+  swatch.className = "swatch";
+  swatch.style.setProperty("--c", colorOf(state.labels, object.label));
+  const name = document.createElement("span");
+  name.className = "object-name";
+  name.textContent = `${index + 1}. ${object.label}`;
+  const meta = document.createElement("span");
+  meta.className = "muted small";
+  meta.textContent = `${object.points.length} pts${object.source === "extreme_points" ? " · extreme points" : ""}`;
+  const remove = document.createElement("button");
+  remove.type = "button";
+  remove.className = "link remove-object";
+  remove.title = "Delete this object";
+  remove.textContent = "✕";
+  item.append(swatch, name, meta, remove);
+  return item;
+}
+
+// `saveState` is idle, saving, or failed (the last save did not go through).
+export function renderStatus(state, { dirty, saveState, key }) {
+  const status = $("save-status");
+  status.dataset.state = saveState === "saving" ? "saving" : dirty ? "dirty" : "clean";
+  if (saveState === "saving") status.textContent = "Saving…";
+  else if (dirty) status.textContent = saveState === "failed" ? "Not saved" : "Unsaved changes";
+  else status.textContent = savedText(state);
+  $("sample-meta").textContent = `${key} · ${state.width}×${state.height} · revision ${state.revision}`;
+}
+
+function savedText(state) {
+  if (state.savedBy) return `Saved by ${state.savedBy}, ${formatTime(state.savedAt)}`;
+  return state.objects.length ? "No changes" : "Nothing saved yet";
+}
+
+export const formatTime = (iso) => (iso ? new Date(iso).toLocaleString() : "earlier");
+
+// `enabled` maps actions to whether their buttons can be used now.
+export function renderToolbar(state, enabled) {
+  for (const button of document.querySelectorAll("[data-action^='tool-']")) {
+    const active = button.dataset.action === `tool-${state.tool}`;
+    button.classList.toggle("active", active);
+    button.setAttribute("aria-pressed", String(active));
+  }
+  for (const [action, on] of Object.entries(enabled)) document.querySelector(`[data-action='${action}']`).disabled = !on;
+  const toggle = document.querySelector("[data-action='toggle-objects']");
+  toggle.setAttribute("aria-pressed", String(state.hidden));
+  toggle.querySelector("span").textContent = state.hidden ? "Show objects" : "Hide objects";
+  $("hint").textContent = hint(state);
+}
+
+function hint(state) {
+  if (state.inference) return "Inferring the outline from the four points…";
+  if (state.tool === "polygon") {
+    return state.draft.length
+      ? `Polygon: ${state.draft.length} point(s). Click the first point or press Enter to close; Esc cancels.`
+      : "Polygon: click points along the outline.";
+  }
+  if (state.tool === "extreme") {
+    return `Extreme points: click the top, bottom, leftmost and rightmost points of the object (${state.draft.length} of 4).`;
+  }
+  return "Select: click an object to select it; drag it or its vertices; drag empty space to pan.";
+}
+
+export function showMessage(text) {
+  $("message").textContent = text;
+  $("message").hidden = !text;
+}
+
+export function fillShortcutTable() {
+  $("shortcut-table").replaceChildren(
+    ...SHORTCUTS.map(({ name, keys }) => {
+      const row = document.createElement("tr");
+      const keyCell = document.createElement("td");
+      keyCell.append(...keys.flatMap((k, i) => [i ? " or " : "", Object.assign(document.createElement("kbd"), { textContent: k })]));
+      const nameCell = document.createElement("td");
+      nameCell.textContent = name;
+      row.append(keyCell, nameCell);
+      return row;
+    }),
+  );
+}

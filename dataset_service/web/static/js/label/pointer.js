@@ -1,0 +1,150 @@
+// The mouse on the canvas: add points with the drawing tools; select, drag a vertex or a whole
+// shape, double-click a vertex (delete) or an edge (add); pan with a drag, zoom with the wheel.
+import * as geo from "./geometry.js";
+
+const HIT_PX = 8; // how near (in screen pixels) a click must land on a vertex or an edge
+export const ZOOM_STEP = 1.25;
+
+export class PointerInput {
+  // `editor` gives: state, view, history, busy(), refresh(), redraw(), change(fn), addDraftPoint(p),
+  // finishPolygon(), zoom(factor, at), showMessage(text).
+  constructor(canvas, editor) {
+    this.canvas = canvas;
+    this.editor = editor;
+    this.drag = null;
+    this.spaceHeld = false;
+    canvas.addEventListener("pointerdown", (event) => this.down(event));
+    canvas.addEventListener("pointermove", (event) => this.move(event));
+    canvas.addEventListener("pointerup", () => this.up());
+    canvas.addEventListener("pointercancel", () => this.up());
+    canvas.addEventListener("dblclick", (event) => this.doubleClick(event));
+    canvas.addEventListener("wheel", (event) => this.wheel(event), { passive: false });
+    canvas.addEventListener("contextmenu", (event) => event.preventDefault());
+    document.addEventListener("keydown", (event) => {
+      if (event.key === " " && !event.target.closest?.("input, select, textarea, button")) {
+        this.spaceHeld = true;
+        event.preventDefault();
+      }
+    });
+    document.addEventListener("keyup", (event) => {
+      if (event.key === " ") this.spaceHeld = false;
+    });
+  }
+
+  get state() {
+    return this.editor.state;
+  }
+
+  screenPoint(event) {
+    const box = this.canvas.getBoundingClientRect();
+    return [event.clientX - box.left, event.clientY - box.top];
+  }
+
+  imagePoint(event) {
+    return geo.clampPoint(this.editor.view.toImage(...this.screenPoint(event)), this.state.width, this.state.height);
+  }
+
+  // What is under p: a vertex or an edge of the selected object, or the inside of an object.
+  hitTest(p) {
+    const { objects, selected, hidden } = this.state;
+    if (hidden) return null;
+    const tolerance = HIT_PX / this.editor.view.scale;
+    if (objects[selected]) {
+      const vertex = geo.nearestVertex(objects[selected].points, p, tolerance);
+      if (vertex >= 0) return { kind: "vertex", index: selected, vertex };
+      const edge = geo.nearestEdge(objects[selected].points, p, tolerance);
+      if (edge) return { kind: "edge", index: selected, edge };
+    }
+    for (let i = objects.length - 1; i >= 0; i--) {
+      if (geo.containsPoint(objects[i].points, p)) return { kind: "inside", index: i };
+    }
+    return null;
+  }
+
+  down(event) {
+    if (this.editor.busy()) return;
+    this.canvas.focus();
+    const screen = this.screenPoint(event);
+    if (event.button === 1 || event.button === 2 || this.spaceHeld) {
+      this.drag = { kind: "pan", last: screen };
+    } else if (event.button === 0) {
+      this.drag = this.start(this.imagePoint(event), screen);
+    }
+    if (this.drag) this.canvas.setPointerCapture(event.pointerId);
+  }
+
+  // Begin what a left press means here; return the drag it starts, if any.
+  start(p, screen) {
+    const { state } = this;
+    const hit = this.hitTest(p);
+    const drawing = state.tool !== "select";
+    const before = structuredClone(state.objects);
+    // The selected object's vertices can be dragged with every tool, unless a shape is being drawn.
+    if (hit?.kind === "vertex" && !(drawing && state.draft.length)) {
+      return { kind: "vertex", index: hit.index, vertex: hit.vertex, before };
+    }
+    if (drawing) {
+      if (!(hit?.kind === "edge" && !state.draft.length)) this.editor.addDraftPoint(p);
+      return null;
+    }
+    state.selected = hit ? hit.index : -1;
+    this.editor.refresh();
+    if (hit) return { kind: "shape", index: hit.index, start: p, origin: state.objects[hit.index].points, before };
+    return { kind: "pan", last: screen };
+  }
+
+  move(event) {
+    const { state, drag } = this;
+    const p = this.imagePoint(event);
+    state.pointer = state.draft.length && state.tool === "polygon" ? p : null;
+    if (!drag) {
+      this.canvas.style.cursor = this.cursorFor(p);
+      if (state.pointer) this.editor.redraw();
+      return;
+    }
+    if (drag.kind === "pan") {
+      const screen = this.screenPoint(event);
+      this.editor.view.pan(screen[0] - drag.last[0], screen[1] - drag.last[1]);
+      drag.last = screen;
+    } else if (drag.kind === "vertex") {
+      state.objects[drag.index].points[drag.vertex] = p;
+    } else {
+      const [dx, dy] = [p[0] - drag.start[0], p[1] - drag.start[1]];
+      state.objects[drag.index].points = geo.translateInside(drag.origin, dx, dy, state.width, state.height);
+    }
+    this.editor.redraw();
+  }
+
+  cursorFor(p) {
+    const hit = this.hitTest(p);
+    if (this.state.tool !== "select" && !(this.state.draft.length === 0 && hit?.kind === "vertex")) return "crosshair";
+    return { vertex: "pointer", edge: "copy", inside: "move" }[hit?.kind] ?? "grab";
+  }
+
+  // A drag that moved something is one undoable step.
+  up() {
+    const { drag } = this;
+    if (drag?.before && JSON.stringify(drag.before) !== JSON.stringify(this.state.objects)) this.editor.history.record(drag.before);
+    this.drag = null;
+    this.editor.refresh();
+  }
+
+  doubleClick(event) {
+    const { state, editor } = this;
+    if (editor.busy()) return;
+    if (state.tool === "polygon" && state.draft.length) return editor.finishPolygon();
+    const hit = this.hitTest(this.imagePoint(event));
+    if (hit?.kind === "vertex") {
+      const points = state.objects[hit.index].points;
+      if (points.length <= 3) return editor.showMessage("A polygon needs at least 3 points; delete the object instead.");
+      editor.change(() => points.splice(hit.vertex, 1));
+    } else if (hit?.kind === "edge") {
+      editor.change(() => state.objects[hit.index].points.splice(hit.edge.index + 1, 0, hit.edge.point));
+    }
+  }
+
+  wheel(event) {
+    event.preventDefault();
+    this.editor.zoom(event.deltaY < 0 ? ZOOM_STEP : 1 / ZOOM_STEP, this.screenPoint(event));
+  }
+}
