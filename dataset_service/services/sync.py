@@ -23,8 +23,8 @@ from __future__ import annotations
 import queue
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -44,14 +44,13 @@ from ..config import Config
 from ..models import AnnotationObject, Dataset, Label, Sample, SampleLabel, SampleLabeler, User, utcnow
 from .image_probe import UndecodableImage, probe_size
 from .labels import next_color
+from .object_reads import Reads
 
 PAGE_SIZE = 1000
 STORED_CHUNK = 5000  # stored rows read at once within one page's key range
-XML_THREADS = 16
-SIZE_THREADS = 32
-IN_FLIGHT = 256  # fetches submitted and not yet written
+IN_FLIGHT = 16  # chunks of reads submitted and not yet written
 IMPORT_BATCH = 200
-SIZE_BATCH = 500
+SIZE_CHUNK = 500
 LABEL_NAME_MAX = 64
 XML_ERROR = "annotation: "
 IMAGE_ERROR = "image: "
@@ -155,17 +154,14 @@ class Synchronizer:
             self.job.progress.setdefault(name, 0)
         for name in ("added", "updated", "deleted", "unchanged", "annotations_imported", "errors"):
             self.job.counts.setdefault(name, 0)
-        with ThreadPoolExecutor(XML_THREADS, thread_name_prefix="sync-xml") as pool:
-            try:
-                self.list_and_import(pool)
-            finally:
-                pool.shutdown(wait=True, cancel_futures=True)
-        self.job.stage = STAGES[2]
-        self.read_sizes()
+        with Reads(self.config.store_settings, self.root) as reads:
+            self.list_and_import(reads)
+            self.job.stage = STAGES[2]
+            self.read_sizes(reads)
 
     # --- listing and comparing ---
 
-    def list_and_import(self, pool: ThreadPoolExecutor) -> None:
+    def list_and_import(self, reads: Reads) -> None:
         """Walk the listing page by page; import sibling XML as the pages go."""
         self.job.stage = STAGES[0]
         imports = Window(IN_FLIGHT)
@@ -181,10 +177,10 @@ class Synchronizer:
             self.job.advance("listed", len(images))
             ready = [c for c in waiting if c.xml_key <= high]
             waiting = [c for c in waiting if c.xml_key > high]
-            self.queue_imports(pool, imports, ready, xml)
+            self.queue_imports(reads, imports, ready, xml)
             low = high
         self.apply_page(low, None, {})  # after the last key (everything, when nothing was listed)
-        self.queue_imports(pool, imports, waiting, {})
+        self.queue_imports(reads, imports, waiting, {})
         self.job.stage = STAGES[1]
         self.write_imports(imports.drain(), force=True)
 
@@ -250,29 +246,17 @@ class Synchronizer:
 
     # --- sibling XML ---
 
-    def queue_imports(self, pool: ThreadPoolExecutor, imports: Window, ready: list[Candidate], xml: dict[str, str]) -> None:
+    def queue_imports(self, reads: Reads, imports: Window, ready: list[Candidate], xml: dict[str, str]) -> None:
         """Fetch the XML that changed since we last saw it; write what has arrived."""
-        for candidate in ready:
-            etag = xml.get(candidate.xml_key)
-            if etag is not None and etag != candidate.xml_etag:
-                self.write_imports(imports.submit(pool, self.fetch_xml, candidate, etag))
+        todo = [(c, xml[c.xml_key]) for c in ready if c.xml_key in xml and xml[c.xml_key] != c.xml_etag]
+        if todo:
+            self.write_imports(imports.add(reads.submit(fetch_annotation, todo)))
         self.job.advance("processed", len(ready))
         self.write_imports(imports.ready())
 
-    def fetch_xml(self, candidate: Candidate, etag: str) -> Fetched | None:
-        """Fetch and parse one sibling XML (in a pool thread)."""
-        try:
-            data = self.store.get(self.root.bucket, candidate.xml_key)
-        except ObjectNotFound:  # deleted since it was listed
-            return None
-        try:
-            return Fetched(candidate, etag, annotation=read_annotation(data, candidate.xml_key))
-        except AnnotationError as exc:
-            return Fetched(candidate, etag, problem=str(exc))
-
-    def write_imports(self, fetched: list[Fetched | None], force: bool = False) -> None:
+    def write_imports(self, chunks: list[list[Fetched | None]], force: bool = False) -> None:
         """Collect fetched XML; import them in batches, each in one transaction."""
-        self.fetched += [f for f in fetched if f is not None]
+        self.fetched += [f for chunk in chunks for f in chunk if f is not None]
         while len(self.fetched) >= IMPORT_BATCH or (force and self.fetched):
             batch, self.fetched = self.fetched[:IMPORT_BATCH], self.fetched[IMPORT_BATCH:]
             with self.make_session.begin() as session:
@@ -280,23 +264,15 @@ class Synchronizer:
 
     # --- image sizes ---
 
-    def read_sizes(self) -> None:
+    def read_sizes(self, reads: Reads) -> None:
         """Read the unknown image sizes with ranged GETs, concurrently; store them in batches."""
         window = Window(IN_FLIGHT)
-        done: list[tuple[int, str, Any]] = []
-        with ThreadPoolExecutor(SIZE_THREADS, thread_name_prefix="sync-size") as pool:
-            try:
-                for row in self.unsized():
-                    done += window.submit(pool, self.probe, row)
-                    if len(done) >= SIZE_BATCH:
-                        self.write_sizes(done)
-                        done = []
-                self.write_sizes(done + window.drain())
-            finally:
-                pool.shutdown(wait=True, cancel_futures=True)
+        for chunk in self.unsized():
+            self.write_sizes(window.add(reads.submit(read_size, chunk)))
+        self.write_sizes(window.drain())
 
-    def unsized(self) -> Iterator[tuple[int, str, int]]:
-        """Yield (id, key, size) of samples with no known size and no image error, by id."""
+    def unsized(self) -> Iterator[list[tuple[int, str, int]]]:
+        """Yield chunks of (id, key, size) of samples with no known size and no image error, by id."""
         last = 0
         while True:
             self.job.check()
@@ -304,27 +280,18 @@ class Synchronizer:
                 rows = session.execute(
                     select(samples.c.id, samples.c.key, samples.c.size, samples.c.error)
                     .where(samples.c.dataset_id == self.dataset_id, samples.c.width.is_(None), samples.c.id > last)
-                    .order_by(samples.c.id).limit(STORED_CHUNK)
+                    .order_by(samples.c.id).limit(SIZE_CHUNK)
                 ).all()
-            for sample_id, key, size, error in rows:
-                if not (error or "").startswith(IMAGE_ERROR):
-                    yield sample_id, key, size
-            if len(rows) < STORED_CHUNK:
+            chunk = [(i, key, size) for i, key, size, error in rows if not (error or "").startswith(IMAGE_ERROR)]
+            if chunk:
+                yield chunk
+            if len(rows) < SIZE_CHUNK:
                 return
             last = rows[-1][0]
 
-    def probe(self, row: tuple[int, str, int]) -> tuple[int, str, Any]:
-        """Read one image's size (in a pool thread): (id, key, (w, h) | problem | None when gone)."""
-        sample_id, key, size = row
-        try:
-            return sample_id, key, probe_size(self.store, self.root.bucket, key, size)
-        except UndecodableImage as exc:
-            return sample_id, key, str(exc)
-        except ObjectNotFound:
-            return sample_id, key, None
-
-    def write_sizes(self, results: list[tuple[int, str, Any]]) -> None:
-        """Store sizes and image errors of a batch in one transaction."""
+    def write_sizes(self, chunks: list[list[tuple[int, str, Any]]]) -> None:
+        """Store sizes and image errors of some chunks in one transaction."""
+        results = [r for chunk in chunks for r in chunk]
         sized = [{"_id": i, "_w": r[0], "_h": r[1]} for i, _, r in results if isinstance(r, tuple)]
         broken = [{"_id": i, "_error": IMAGE_ERROR + r} for i, _, r in results if isinstance(r, str)]
         if not sized and not broken:
@@ -359,6 +326,30 @@ class Synchronizer:
             found = dict(session.execute(select(User.username, User.id).where(User.username.in_(unknown))).all())
             self.users.update({name: found.get(name) for name in unknown})
         return self.users
+
+
+def fetch_annotation(reader, bucket: str, item: tuple[Candidate, str]) -> Fetched | None:
+    """Fetch and parse one sibling XML (in a reading thread, maybe of a helper process)."""
+    candidate, etag = item
+    try:
+        data = reader.get(bucket, candidate.xml_key)
+    except ObjectNotFound:  # deleted since it was listed
+        return None
+    try:
+        return Fetched(candidate, etag, annotation=read_annotation(data, candidate.xml_key))
+    except AnnotationError as exc:
+        return Fetched(candidate, etag, problem=str(exc))
+
+
+def read_size(reader, bucket: str, row: tuple[int, str, int]) -> tuple[int, str, Any]:
+    """Read one image's size: (id, key, (width, height) | problem | None when the object is gone)."""
+    sample_id, key, size = row
+    try:
+        return sample_id, key, probe_size(reader, bucket, key, size)
+    except UndecodableImage as exc:
+        return sample_id, key, str(exc)
+    except ObjectNotFound:
+        return sample_id, key, None
 
 
 class Importer:
@@ -496,9 +487,9 @@ class Window:
         self.size = size
         self.pending: deque[Future] = deque()
 
-    def submit(self, pool: ThreadPoolExecutor, fn: Callable, *args) -> list:
-        """Submit a call; return the results that are ready, waiting if the window is full."""
-        self.pending.append(pool.submit(fn, *args))
+    def add(self, future: Future) -> list:
+        """Add a future; return the results that are ready, waiting while the window is full."""
+        self.pending.append(future)
         out = self.ready()
         while len(self.pending) >= self.size:
             out.append(self.pending.popleft().result())

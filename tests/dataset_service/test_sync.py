@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import func, select
 
 from dataset_service.models import Job, Sample
-from dataset_service.services import sync
+from dataset_service.services import object_reads, sync
 from dataset_service.services.sync import Stored, plan_range
 from storage.annotations import AnnotatedObject, Annotation, read_annotation, write_annotation
 from storage.objects import ObjectInfo
@@ -353,6 +353,24 @@ def test_store_unreachable_mid_sync_fails_then_a_new_sync_completes(app, admin, 
         assert sum(1 for s in labeled.values() if s["state"] == "labeled") == 10
     finally:
         proxy.close()
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("runner_kind", ["threads"], indirect=True)
+def test_large_syncs_read_in_helper_processes(app, admin, dataset, s3_server, monkeypatch):
+    store, bucket, ds = s3_server.store, bucket_of(dataset), dataset["id"]
+    for i in range(20):
+        store.put(bucket, f"cats/many/img{i:02d}.png", image_bytes(10 + i, 10))
+        if i % 4 == 0:
+            store.put(bucket, f"cats/many/img{i:02d}.xml", our_xml(f"img{i:02d}.png", 10 + i, 10, ("cat", "admin")))
+    store.put(bucket, "cats/many/junk.png", b"\x89PNG but no more")
+    monkeypatch.setattr(object_reads, "PROCESS_THRESHOLD", 0)
+    job = run_sync(admin, ds)
+    assert job["status"] == "completed", job
+    assert counts(job) == (24, 0, 0, 0, 5, 1) and job["errors"][0]["key"] == "cats/many/junk.png"
+    found = all_samples(admin, ds)
+    assert [found[f"cats/many/img{i:02d}.png"]["width"] for i in range(20)] == [10 + i for i in range(20)]
+    assert sum(1 for s in found.values() if s["state"] == "labeled") == 5
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
