@@ -6,7 +6,6 @@ import re
 
 import pytest
 
-from .conftest import make_user
 from .factories import add_sample, label_sample
 
 TOKEN_RE = re.compile(r'name="csrf-token" content="([^"]+)"')
@@ -130,6 +129,8 @@ def test_only_admins_create_datasets(app, admin, labeler):
     client, _ = page_login(app, "lena")
     assert client.get("/datasets/new").status_code == 403
     assert "Create dataset" not in client.get("/").get_data(as_text=True)
+    admin_client, _ = page_login(app)
+    assert "Create dataset" in admin_client.get("/").get_data(as_text=True)
 
 
 def test_dataset_page_tabs_filters_and_paging(app, browser, dataset):
@@ -160,7 +161,9 @@ def test_labeling_page_knows_its_neighbours_under_the_filter(app, browser, datas
     assert client.get(f"/datasets/{dataset['id'] + 1}/samples/{one}").status_code == 404
 
 
-def test_a_labeler_sees_pages_but_no_admin_controls(app, dataset, labeler):
-    make_user(app, "other")
-    client, _ = page_login(app, "other")
-    assert client.get(f"/datasets/{dataset['id']}").status_code == 200
+def test_a_labeler_sees_the_dataset_but_no_admin_controls(app, dataset, labeler):
+    client, _ = page_login(app, "lena")
+    page = client.get(f"/datasets/{dataset['id']}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert 'id="upload-input"' in html and 'id="sync-button"' not in html

@@ -5,6 +5,7 @@ const { datasetId, maxImageBytes } = pageData();
 const IMAGE_TYPES = /\.(jpe?g|png|bmp)$/i;
 const $ = (id) => document.getElementById(id);
 const POLL_MS = 700;
+const MAX_ERRORS_SHOWN = 10;
 const DONE = new Set(["completed", "succeeded", "failed", "error", "cancelled", "canceled"]);
 
 // --- refreshing the counts and the grid after a change, without losing this page's messages ---
@@ -35,6 +36,9 @@ function progressFraction(progress = {}) {
   return typeof total === "number" && total > 0 && typeof done === "number" ? Math.min(done / total, 1) : null;
 }
 
+const COUNT_ORDER = ["added", "updated", "deleted", "unchanged"];
+const countRank = (name) => (COUNT_ORDER.includes(name) ? COUNT_ORDER.indexOf(name) : COUNT_ORDER.length);
+
 function showJob(job) {
   $("sync-status").hidden = false;
   const status = String(job.status).toLowerCase();
@@ -48,13 +52,31 @@ function showJob(job) {
   const fraction = isDone(job) ? 1 : progressFraction(job.progress);
   if (fraction === null) bar.removeAttribute("value");
   else bar.value = fraction;
-  const counts = Object.entries(job.counts || {}).map(([k, v]) => `${k.replaceAll("_", " ")}: ${v}`);
+  const counts = Object.entries(job.counts || {})
+    .sort(([a], [b]) => countRank(a) - countRank(b))
+    .map(([k, v]) => `${k.replaceAll("_", " ")}: ${v}`);
   if (job.duration_s != null && isDone(job)) counts.push(`took ${job.duration_s.toFixed(1)} s`);
   $("sync-counts").textContent = counts.join(" · ");
+  showJobErrors(job.errors || []);
 }
 
+// The first problems the job met (an XML that does not parse, an image that does not decode).
+function showJobErrors(errors) {
+  const list = $("sync-errors");
+  list.hidden = errors.length === 0;
+  list.replaceChildren(...errors.slice(0, MAX_ERRORS_SHOWN).map(({ key, reason }) => {
+    const item = document.createElement("li");
+    item.className = "error";
+    item.textContent = `${key}: ${reason}`;
+    return item;
+  }));
+  if (errors.length > MAX_ERRORS_SHOWN) list.append(`… and ${errors.length - MAX_ERRORS_SHOWN} more`);
+}
+
+const syncButton = $("sync-button"); // admins only
+
 async function follow(job) {
-  $("sync-button").disabled = true;
+  if (syncButton) syncButton.disabled = true;
   try {
     while (!isDone(job)) {
       showJob(job);
@@ -67,19 +89,25 @@ async function follow(job) {
     $("sync-status").hidden = false;
     $("sync-text").textContent = `Cannot follow the synchronization: ${err.message}`;
   } finally {
-    $("sync-button").disabled = false;
+    if (syncButton) syncButton.disabled = false;
   }
 }
 
-$("sync-button").addEventListener("click", async () => {
-  $("sync-button").disabled = true;
+syncButton?.addEventListener("click", async () => {
+  syncButton.disabled = true;
+  $("sync-status").hidden = false;
+  delete $("sync-status").dataset.status;
+  $("sync-text").textContent = "Starting the synchronization…";
+  $("sync-progress").removeAttribute("value");
+  $("sync-counts").textContent = "";
+  showJobErrors([]);
   try {
     const { job } = await api("POST", `/datasets/${datasetId}/sync`);
     await follow(job);
   } catch (err) {
     $("sync-status").hidden = false;
     $("sync-text").textContent = `Synchronization could not start: ${err.message}`;
-    $("sync-button").disabled = false;
+    syncButton.disabled = false;
   }
 });
 
