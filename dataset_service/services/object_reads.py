@@ -74,10 +74,21 @@ class _Worker:
         self.bucket = root.bucket
         self.reader = PresignedReader(store_for(root, settings), connections=threads)
         self.pool = ThreadPoolExecutor(threads, thread_name_prefix="object-reads")
+        self.broken: StoreUnavailable | None = None
 
     def run(self, fn: Callable[[PresignedReader, str, Any], Any], items: list) -> list:
         """Apply `fn(reader, bucket, item)` to each item concurrently; keep the order."""
-        return list(self.pool.map(lambda item: fn(self.reader, self.bucket, item), items))
+        return list(self.pool.map(lambda item: self._one(fn, item), items))
+
+    def _one(self, fn, item):
+        # Once the store is down, the other reads fail at once instead of each retrying.
+        if self.broken is not None:
+            raise self.broken
+        try:
+            return fn(self.reader, self.bucket, item)
+        except StoreUnavailable as exc:
+            self.broken = exc
+            raise
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)

@@ -20,8 +20,6 @@ is keyed by (dataset, key), so nothing is duplicated or lost.
 """
 from __future__ import annotations
 
-import queue
-import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future
@@ -42,6 +40,7 @@ from storage.uris import parse_uri
 
 from ..config import Config
 from ..models import AnnotationObject, Dataset, Label, Sample, SampleLabel, SampleLabeler, User, utcnow
+from . import listing
 from .image_probe import UndecodableImage, probe_size
 from .labels import next_color
 from .object_reads import Reads
@@ -167,7 +166,7 @@ class Synchronizer:
         imports = Window(IN_FLIGHT)
         waiting: list[Candidate] = []  # images whose XML key lies beyond the listed range
         low: str | None = None
-        for page in prefetch(self.store.list_pages(self.root.bucket, self.root.key, PAGE_SIZE)):
+        for page in listing.pages(self.store, self.config.store_settings, self.root, PAGE_SIZE):
             self.job.check()
             high = page[-1].key
             check_order(page, low)
@@ -436,7 +435,7 @@ class Importer:
         self.session.execute(insert(SampleLabel.__table__), [{"sample_id": s, "label_id": l} for s, l in pairs])
         people = sorted({(r["sample_id"], u) for r in rows for u in (r["created_by_id"], r["updated_by_id"]) if u is not None})
         if people:
-            self.session.execute(insert(SampleLabeler.__table__), [{"sample_id": s, "user_id": u} for s, u in people])
+            self.session.execute(insert(SampleLabeler.__table__), [{"sample_id": s, "user_id": u, "dataset_id": self.sync.dataset_id} for s, u in people])
 
     def write_bad(self, bad: list[tuple[Fetched, str]]) -> None:
         """Flag samples whose XML cannot be imported; their objects stay as they were."""
@@ -508,37 +507,3 @@ class Window:
         while self.pending:
             out.append(self.pending.popleft().result())
         return out
-
-
-_END = object()
-
-
-def prefetch(pages: Iterator[list[ObjectInfo]], depth: int = 2) -> Iterator[list[ObjectInfo]]:
-    """Iterate over the pages while a thread fetches the next ones, so listing overlaps our writes."""
-    buffer: queue.Queue = queue.Queue(depth)
-    stop = threading.Event()
-
-    def fetch() -> None:
-        try:
-            for page in pages:
-                if stop.is_set():
-                    return
-                buffer.put(page)
-            buffer.put(_END)
-        except BaseException as exc:  # handed to the consumer, which raises it
-            buffer.put(exc)
-
-    thread = threading.Thread(target=fetch, name="sync-listing", daemon=True)
-    thread.start()
-    try:
-        while (item := buffer.get()) is not _END:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        while thread.is_alive():  # unblock a put() so the thread can see the stop
-            try:
-                buffer.get_nowait()
-            except queue.Empty:
-                thread.join(0.05)

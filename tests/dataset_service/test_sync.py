@@ -357,7 +357,7 @@ def test_store_unreachable_mid_sync_fails_then_a_new_sync_completes(app, admin, 
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 @pytest.mark.parametrize("runner_kind", ["threads"], indirect=True)
-def test_large_syncs_read_in_helper_processes(app, admin, dataset, s3_server, monkeypatch):
+def test_long_syncs_list_and_read_in_helper_processes(app, admin, dataset, s3_server, monkeypatch):
     store, bucket, ds = s3_server.store, bucket_of(dataset), dataset["id"]
     for i in range(20):
         store.put(bucket, f"cats/many/img{i:02d}.png", image_bytes(10 + i, 10))
@@ -365,6 +365,7 @@ def test_large_syncs_read_in_helper_processes(app, admin, dataset, s3_server, mo
             store.put(bucket, f"cats/many/img{i:02d}.xml", our_xml(f"img{i:02d}.png", 10 + i, 10, ("cat", "admin")))
     store.put(bucket, "cats/many/junk.png", b"\x89PNG but no more")
     monkeypatch.setattr(object_reads, "PROCESS_THRESHOLD", 0)
+    monkeypatch.setattr(sync, "PAGE_SIZE", 4)  # 8 pages: the listing moves to its helper process too
     job = run_sync(admin, ds)
     assert job["status"] == "completed", job
     assert counts(job) == (24, 0, 0, 0, 5, 1) and job["errors"][0]["key"] == "cats/many/junk.png"
