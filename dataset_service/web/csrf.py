@@ -6,8 +6,10 @@ header, so nothing can be forged on their behalf.
 """
 from __future__ import annotations
 
-from flask import Flask, current_app, request, session
-from flask_wtf.csrf import CSRFProtect
+from flask import Flask, current_app, flash, jsonify, redirect, request, session, url_for
+from flask_wtf.csrf import CSRFError, CSRFProtect
+
+from ..errors import to_response, wants_json
 
 protect = CSRFProtect()
 
@@ -19,6 +21,7 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
     protect.init_app(app)
     app.before_request(check_csrf)
+    app.register_error_handler(CSRFError, refused)
 
 
 def needs_token() -> bool:
@@ -34,3 +37,13 @@ def check_csrf() -> None:
     """Refuse an unsafe request that needs the CSRF token and lacks a valid one."""
     if current_app.config.get("WTF_CSRF_ENABLED", True) and needs_token():
         protect.protect()
+
+
+def refused(exc: CSRFError):
+    """Answer a refused request: JSON for the API; for a page, back to a form to fill in again."""
+    if wants_json():
+        status, body = to_response(exc)
+        return jsonify(body), status
+    flash("The form had expired, so nothing was done; please try again.")
+    rule = request.url_rule
+    return redirect(request.path if rule is not None and "GET" in rule.methods else url_for("datasets.index"))

@@ -64,12 +64,15 @@ def test_login_only_follows_local_next_urls(app, admin):
         assert response.headers["Location"] == "/", target
 
 
-def test_forms_without_the_csrf_token_are_refused(app, admin):
+def test_forms_without_a_valid_csrf_token_are_refused(app, admin):
     client = app.test_client()
     response = client.post("/login", data={"username": "admin", "password": "password123"})
-    assert response.status_code == 400
-    assert "CSRF token is missing" in response.get_data(as_text=True)
-    assert response.mimetype == "text/html"
+    assert response.status_code == 302 and response.headers["Location"] == "/login"
+    assert "The form had expired" in client.get("/login").get_data(as_text=True)
+    assert client.get("/").status_code == 302  # not logged in
+    browser, _ = page_login(app)
+    assert browser.post("/logout", data={"csrf_token": "forged"}).headers["Location"] == "/"
+    assert browser.get("/").status_code == 200  # still logged in
 
 
 def test_page_scripts_calling_the_api_need_the_csrf_header(browser, dataset):
