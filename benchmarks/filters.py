@@ -73,7 +73,7 @@ def seed(n: int) -> None:
             sample_rows.append((i, 1, key, 20000, f"etag{i}", 640, 480, created, created, labeled, created if labeled else None, 1 if labeled else 0))
             if labeled:
                 user = rng.randrange(1, N_USERS + 1)
-                su_rows.append((i, user))
+                su_rows.append((i, user, 1))
                 for label in rng.sample(range(1, N_LABELS + 1), rng.choice((1, 1, 2, 3))):
                     object_id += 1
                     object_rows.append((object_id, i, label, "polygon", "[[1,1],[50,1],[50,40]]", "manual", user, created, user, created))
@@ -81,7 +81,7 @@ def seed(n: int) -> None:
         copy_rows(conn, "samples", "id, dataset_id, key, size, etag, width, height, created_at, added_at, labeled, labeled_at, revision", sample_rows)
         copy_rows(conn, "annotation_objects", "id, sample_id, label_id, shape, points, source, created_by_id, created_at, updated_by_id, updated_at", object_rows)
         copy_rows(conn, "sample_labels", "sample_id, label_id", sl_rows)
-        copy_rows(conn, "sample_labelers", "sample_id, user_id", su_rows)
+        copy_rows(conn, "sample_labelers", "sample_id, user_id, dataset_id", su_rows)
         conn.commit()
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE")

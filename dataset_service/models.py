@@ -136,10 +136,12 @@ class SampleLabeler(Base):
     """Who labeled a sample (authors of its current objects): the labeled-by filter's index."""
 
     __tablename__ = "sample_labelers"
-    __table_args__ = (Index("ix_sample_labelers_user", "user_id", "sample_id"),)
+    __table_args__ = (Index("ix_sample_labelers_dataset_user", "dataset_id", "user_id", "sample_id"),)
 
     sample_id: Mapped[int] = mapped_column(ForeignKey("samples.id", ondelete="CASCADE"), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    # Copied from the sample so that "labeled by" is counted from this table alone.
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
 
 
 class AnnotationObject(Base):

@@ -148,7 +148,7 @@ def refresh_sample_index(session: Session, sample: Sample) -> None:
     if label_ids:
         session.execute(insert(SampleLabel), [{"sample_id": sample.id, "label_id": i} for i in sorted(label_ids)])
     if users:
-        session.execute(insert(SampleLabeler), [{"sample_id": sample.id, "user_id": i} for i in sorted(users)])
+        session.execute(insert(SampleLabeler), [{"sample_id": sample.id, "user_id": i, "dataset_id": sample.dataset_id} for i in sorted(users)])
     sample.labeled = bool(label_ids)
     sample.labeled_at = session.scalar(select(func.max(AnnotationObject.updated_at)).where(AnnotationObject.sample_id == sample.id))
     session.flush()

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from ..errors import Invalid
@@ -80,19 +80,20 @@ def resolved_conditions(dataset_id: int, r: Resolved, now: datetime | None = Non
     if f.dir:
         where.extend(_prefix_range(f.dir))
     if r.user_id is not None:
-        where.append(exists().where(SampleLabeler.sample_id == Sample.id, SampleLabeler.user_id == r.user_id))
+        where.append(Sample.id.in_(select(SampleLabeler.sample_id).where(SampleLabeler.dataset_id == dataset_id, SampleLabeler.user_id == r.user_id)))
     return where
 
 
 def count(session: Session, dataset_id: int, r: Resolved, where: list[ColumnElement]) -> int:
     """Count the matching samples, from the label index alone when only labels are asked for."""
     f = r.f
-    only_labels = r.label_ids and f.state != "unlabeled" and r.user_id is None and not (
-        f.created or f.created_from or f.created_to or f.path or f.dir
-    )
-    if not only_labels:
-        return session.scalar(select(func.count()).select_from(Sample).where(*where)) or 0
-    return session.scalar(select(func.count()).select_from(_labeled_with(r).subquery())) or 0
+    sample_side = f.state == "unlabeled" or f.created or f.created_from or f.created_to or f.path or f.dir
+    if r.label_ids and r.user_id is None and not sample_side:
+        return session.scalar(select(func.count()).select_from(_labeled_with(r).subquery())) or 0
+    if r.user_id is not None and not r.label_ids and not sample_side:
+        by_user = (SampleLabeler.dataset_id == dataset_id, SampleLabeler.user_id == r.user_id)
+        return session.scalar(select(func.count()).select_from(SampleLabeler).where(*by_user)) or 0
+    return session.scalar(select(func.count()).select_from(Sample).where(*where)) or 0
 
 
 def _labeled_with(r: Resolved):
