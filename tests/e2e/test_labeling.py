@@ -126,7 +126,8 @@ def test_login_rejects_a_wrong_password_and_logs_out(browser, stack, screenshots
     page.click("button[type=submit]")
     page.wait_for_url(f"{stack.url}/")
     assert page.inner_text("[data-testid=viewer]") == "admin"
-    assert "demo-photos" in page.inner_text("[data-testid=datasets]")  # `make run` seeded the demo
+    demo = page.locator("[data-testid=datasets] tr:has-text('demo-photos') td.num").all_inner_texts()
+    assert demo == ["5", "3", "2"]  # `make run` seeded the demo: 5 photos, 3 labeled
     page.click("text=Log out")
     page.wait_for_url(re.compile("/login"))
     page.goto("/")
