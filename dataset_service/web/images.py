@@ -48,12 +48,12 @@ def thumbnail(sample_id: int):
 @blp.get("/samples/<int:sample_id>/image")
 @login_required
 def image(sample_id: int):
-    """Stream the sample's image to the labeling page."""
+    """Send the sample's image to the labeling page, in the stored pixel frame."""
     sample, root, store = _located(sample_id)
     if request.if_none_match.contains(sample.etag):
         return Response(status=304)
     mimetype = mimetypes.guess_type(sample.key)[0] or "application/octet-stream"
-    response = Response(store.get(root.bucket, sample.key), mimetype=mimetype)
+    response = Response(thumbnails.without_orientation(store.get(root.bucket, sample.key)), mimetype=mimetype)
     response.set_etag(sample.etag)
     response.headers["Cache-Control"] = "private, no-cache"
     return response

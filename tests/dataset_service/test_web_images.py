@@ -28,12 +28,22 @@ def test_make_thumbnail_keeps_the_aspect_and_the_limit():
     assert thumb.format == "JPEG" and thumb.size == (256, 85)
 
 
-def test_make_thumbnail_turns_the_image_upright():
+def rotated_jpeg() -> bytes:
+    """A 400x200 JPEG whose EXIF says to show it turned by 90 degrees."""
     buffer = io.BytesIO()
     exif = Image.Exif()
-    exif[0x0112] = 6  # orientation: rotate 90 degrees
-    Image.new("RGB", (400, 200)).save(buffer, format="JPEG", exif=exif)
-    assert Image.open(io.BytesIO(thumbnails.make_thumbnail(buffer.getvalue()))).size == (128, 256)
+    exif[0x0112] = 6
+    Image.new("RGB", (400, 200), (200, 10, 10)).save(buffer, format="JPEG", exif=exif)
+    return buffer.getvalue()
+
+
+def test_pages_show_images_in_the_stored_pixel_frame_whatever_exif_says():
+    thumb = Image.open(io.BytesIO(thumbnails.make_thumbnail(rotated_jpeg())))
+    assert thumb.size == (256, 128) and thumb.getexif().get(0x0112, 1) == 1
+    full = Image.open(io.BytesIO(thumbnails.without_orientation(rotated_jpeg())))
+    assert full.size == (400, 200) and full.getexif().get(0x0112, 1) == 1
+    plain = image_bytes(30, 20, "JPEG")
+    assert thumbnails.without_orientation(plain) is plain
 
 
 def test_make_thumbnail_refuses_what_is_not_an_image():
