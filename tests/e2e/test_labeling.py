@@ -128,6 +128,11 @@ def test_login_rejects_a_wrong_password_and_logs_out(browser, stack, screenshots
     assert page.inner_text("[data-testid=viewer]") == "admin"
     demo = page.locator("[data-testid=datasets] tr:has-text('demo-photos') td.num").all_inner_texts()
     assert demo == ["5", "3", "2"]  # `make run` seeded the demo: 5 photos, 3 labeled
+    page.click("text=demo-photos")
+    page.click(".tile:has(.tile-name:text-is('coins.jpg')) a")
+    page.wait_for_selector("#canvas[data-ready=true]")
+    assert page.locator("#objects li").count() >= 20
+    page.screenshot(path=screenshots / "labeling-demo.png")
     page.click("text=Log out")
     page.wait_for_url(re.compile("/login"))
     page.goto("/")
@@ -246,6 +251,13 @@ def test_editing_tools_and_shortcut_titles(admin_page, dataset, screenshots):
     page.screenshot(path=screenshots / "shortcuts.png")
     page.keyboard.press("Escape")
 
+    fitted = page.get_attribute("#canvas", "data-scale")
+    page.keyboard.press("+")
+    expect(page.locator("#canvas")).not_to_have_attribute("data-scale", fitted)
+    assert float(page.get_attribute("#canvas", "data-scale")) > float(fitted)
+    page.click("[data-action=fit]")
+    expect(page.locator("#canvas")).to_have_attribute("data-scale", fitted)
+
     page.keyboard.press("v")  # select the object, drag a vertex, then the whole shape
     page.locator("#objects li").first.click()
     start = canvas_point(page, *CAT_HEAD[2])
@@ -266,6 +278,7 @@ def test_editing_tools_and_shortcut_titles(admin_page, dataset, screenshots):
     page.mouse.up()
     page.select_option("#relabel", "person")
     expect_objects(page, ["person"])
+    assert page.get_attribute("#objects li", "title").startswith("Made by an import")
     page.click("[data-action=toggle-objects]")
     assert page.get_attribute("[data-action=toggle-objects]", "aria-pressed") == "true"
     page.keyboard.press("h")

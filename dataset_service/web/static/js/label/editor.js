@@ -44,7 +44,10 @@ const chooser = new LabelChooser($("label-chooser"), addLabel);
 
 // --- the objects, as the API wants them ---
 
-const fromApi = (o) => ({ id: o.id, label: o.label, points: geo.openPolygon(o.points), source: o.source });
+const fromApi = (o) => ({
+  id: o.id, label: o.label, points: geo.openPolygon(o.points), source: o.source,
+  createdBy: o.created_by, createdAt: o.created_at, updatedBy: o.updated_by, updatedAt: o.updated_at,
+});
 const toApi = (o) => ({ id: o.id ?? null, label: o.label, points: o.points.map(geo.roundPoint), source: o.source });
 const snapshot = () => JSON.stringify(state.objects.map(toApi));
 const isDirty = () => snapshot() !== state.savedJson;

@@ -30,6 +30,7 @@ function objectItem(state, object, index) {
   const meta = document.createElement("span");
   meta.className = "muted small";
   meta.textContent = `${object.points.length} pts${object.source === "extreme_points" ? " · extreme points" : ""}`;
+  item.title = authorship(object);
   const remove = document.createElement("button");
   remove.type = "button";
   remove.className = "link remove-object";
@@ -37,6 +38,12 @@ function objectItem(state, object, index) {
   remove.textContent = "✕";
   item.append(swatch, name, meta, remove);
   return item;
+}
+
+function authorship({ id, createdBy, createdAt, updatedBy, updatedAt }) {
+  if (id == null) return "Not saved yet";
+  const made = `Made by ${createdBy ?? "an import"}, ${formatTime(createdAt)}`;
+  return updatedAt && updatedAt !== createdAt ? `${made}; last changed by ${updatedBy ?? "an import"}, ${formatTime(updatedAt)}` : made;
 }
 
 // `saveState` is idle, saving, or failed (the last save did not go through).
