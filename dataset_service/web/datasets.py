@@ -16,16 +16,19 @@ from .query import PAGE_SIZES, read_state
 
 blp = Blueprint("datasets", __name__)
 
+DATASETS_PER_PAGE = 50
 PALETTE = [distinct_color(i) for i in range(24)]  # the colours new label rows start with
 
 
 @blp.get("/")
 @login_required
 def index():
-    """List the datasets with their counts."""
-    total, items = datasets.list_datasets(db(), limit=100)
+    """List the datasets, newest first, a page at a time, with their counts."""
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    total, items = datasets.list_datasets(db(), limit=DATASETS_PER_PAGE, offset=(page - 1) * DATASETS_PER_PAGE)
     counts = {d.id: datasets.dataset_counts(db(), d) for d in items}
-    return render_template("datasets/index.html", total=total, items=items, counts=counts)
+    pages = max((total + DATASETS_PER_PAGE - 1) // DATASETS_PER_PAGE, 1)
+    return render_template("datasets/index.html", total=total, items=items, counts=counts, page=page, pages=pages)
 
 
 @blp.route("/datasets/new", methods=["GET", "POST"])

@@ -170,3 +170,15 @@ def test_a_labeler_sees_the_dataset_but_no_admin_controls(app, dataset, labeler)
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert 'id="upload-input"' in html and 'id="sync-button"' not in html
+
+
+def test_the_dataset_list_pages(app, browser, bucket, monkeypatch):
+    from dataset_service.web import datasets as pages
+
+    client, token = browser
+    monkeypatch.setattr(pages, "DATASETS_PER_PAGE", 2)
+    for name in ("one", "two", "three"):
+        client.post("/datasets/new", data={"csrf_token": token, "name": name, "input_path": f"s3://{bucket}/{name}/"})
+    first, second = client.get("/").get_data(as_text=True), client.get("/?page=2").get_data(as_text=True)
+    assert ">three<" in first and ">two<" in first and ">one<" not in first and "Page 1 of 2" in first
+    assert ">one<" in second and "Page 2 of 2" in second
