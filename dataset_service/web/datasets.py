@@ -89,7 +89,8 @@ def show(dataset_id: int):
     page = None
     if not state.errors:
         try:
-            page = samples.list_samples(db(), dataset, state.filter, state.limit, state.offset)
+            offset = 0 if state.cursor else state.offset
+            page = samples.list_samples(db(), dataset, state.filter, state.limit, offset, state.cursor)
         except DomainError as exc:
             state.errors = exc.fields or {"_schema": [exc.message]}
     return render_template(

@@ -24,6 +24,8 @@ class ListState:
     filter: SampleFilter = field(default_factory=SampleFilter)
     page: int = 1
     limit: int = PAGE_SIZES[0]
+    # Where "Next" left off: paging on by cursor stays an index range however deep it goes.
+    cursor: str | None = None
     errors: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -31,8 +33,12 @@ class ListState:
         return (self.page - 1) * self.limit
 
     def url_args(self, **changes: Any) -> str:
-        """Return the query string of this state with some parameters changed (None drops one)."""
+        """Return the query string of this state with some parameters changed (None drops one).
+
+        The cursor belongs to one page only: it is dropped unless given.
+        """
         args = MultiDict(self.args)
+        args.poplist("cursor")
         for name, value in changes.items():
             args.poplist(name)
             if value is None:
@@ -58,6 +64,7 @@ def read_state(args: MultiDict, folder: str = "") -> ListState:
     state.page = _positive_int(args.get("page"), 1)
     limit = _positive_int(args.get("limit"), PAGE_SIZES[0])
     state.limit = limit if limit in PAGE_SIZES else PAGE_SIZES[0]
+    state.cursor = args.get("cursor") or None
     try:
         state.filter = read_filter(state.args, folder)
     except ValidationError as exc:

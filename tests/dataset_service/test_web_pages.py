@@ -149,6 +149,8 @@ def test_dataset_page_tabs_filters_and_paging(app, browser, dataset):
     assert client.get(base + "?label=cat&label=dog&label_op=and").get_data(as_text=True).count('data-sample-id=') == 0
     paged = client.get(base + "?limit=20&page=2").get_data(as_text=True)
     assert 'data-testid="grid-empty"' in paged and "Page 2 of 1" in paged
+    bad_cursor = client.get(base + "?page=2&cursor=nonsense").get_data(as_text=True)
+    assert 'data-testid="filter-error"' in bad_cursor
     bad = client.get(base + "?label=nope&created=range&created_from=2026-01-02&created_to=2026-01-01")
     assert bad.status_code == 200 and 'data-testid="filter-error"' in bad.get_data(as_text=True)
 
@@ -170,6 +172,22 @@ def test_a_labeler_sees_the_dataset_but_no_admin_controls(app, dataset, labeler)
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert 'id="upload-input"' in html and 'id="sync-button"' not in html
+
+
+def test_next_pages_follow_the_cursor(app, browser, dataset):
+    client, _ = browser
+    for i in range(45):
+        add_sample(app, dataset["id"], f"cats/{i:03d}.png")
+    base = f"/datasets/{dataset['id']}"
+    first = client.get(base).get_data(as_text=True)
+    following = re.search(r'href="([^"]+)" rel="next"', first).group(1).replace("&amp;", "&")
+    assert "page=2" in following and "cursor=" in following
+    second = client.get(following).get_data(as_text=True)
+    assert "020.png" in second and "039.png" in second and "019.png" not in second and "Page 2 of 3" in second
+    third = client.get(re.search(r'href="([^"]+)" rel="next"', second).group(1).replace("&amp;", "&")).get_data(as_text=True)
+    assert "044.png" in third and "039.png" not in third
+    back = re.search(r'href="([^"]+)" rel="prev"', third).group(1).replace("&amp;", "&")
+    assert "cursor" not in back and "020.png" in client.get(back).get_data(as_text=True)
 
 
 def test_the_dataset_list_pages(app, browser, bucket, monkeypatch):

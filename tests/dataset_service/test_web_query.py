@@ -45,7 +45,9 @@ def test_bad_values_are_reported_not_raised():
 
 
 def test_links_change_one_parameter_and_keep_the_rest():
-    s = state("state=labeled&label=cat&label=dog&page=3&path=")
+    s = state("state=labeled&label=cat&label=dog&page=3&path=&cursor=abc")
+    assert s.cursor == "abc"
     assert s.url_args(page=4) == "state=labeled&label=cat&label=dog&page=4"
+    assert s.url_args(page=4, cursor="def") == "state=labeled&label=cat&label=dog&page=4&cursor=def"
     assert s.url_args(state=None, page=None) == "label=cat&label=dog"
     assert s.filter_args() == "state=labeled&label=cat&label=dog"
