@@ -144,6 +144,19 @@ class SampleLabeler(Base):
     dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
 
 
+class DatasetStats(Base):
+    """Sample counts per dataset, kept by PostgreSQL triggers so that totals need no scan.
+
+    No foreign key: the triggers may touch it while a dataset's samples are deleted in cascade.
+    """
+
+    __tablename__ = "dataset_stats"
+
+    dataset_id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=False)
+    total: Mapped[int] = mapped_column(BigInteger, default=0)
+    labeled: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
 class AnnotationObject(Base):
     """One labeled object (a polygon) on a sample, with its authorship."""
 

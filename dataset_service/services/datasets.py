@@ -13,6 +13,7 @@ from storage.uris import ObjectURI, parse_uri
 
 from ..errors import Conflict, Invalid, NotFound
 from ..models import Dataset, Label, Sample, SampleLabel, User, utcnow
+from . import filters
 from . import labels as label_service
 
 
@@ -101,10 +102,14 @@ def _check_name_free(session: Session, name: str) -> None:
 
 def dataset_counts(session: Session, dataset: Dataset) -> DatasetCounts:
     """Count samples in all, labeled, unlabeled and per label."""
-    rows = session.execute(
-        select(Sample.labeled, func.count()).where(Sample.dataset_id == dataset.id).group_by(Sample.labeled)
-    ).all()
-    by_state = {bool(labeled): count for labeled, count in rows}
+    stats = filters.dataset_stats(session, dataset.id)
+    if stats is None:
+        rows = session.execute(
+            select(Sample.labeled, func.count()).where(Sample.dataset_id == dataset.id).group_by(Sample.labeled)
+        ).all()
+        by_state = {bool(labeled): count for labeled, count in rows}
+    else:
+        by_state = {True: stats[1], False: stats[0] - stats[1]}
     per_label_rows = session.execute(
         select(Label.name, func.count(SampleLabel.sample_id))
         .select_from(Label)

@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from ..errors import Invalid
-from ..models import Label, Sample, SampleLabel, SampleLabeler
+from ..models import DatasetStats, Label, Sample, SampleLabel, SampleLabeler
 from .users import find_user_id
 
 WITHIN = {"1d": timedelta(days=1), "1m": timedelta(days=30)}
@@ -73,7 +73,7 @@ def resolved_conditions(dataset_id: int, r: Resolved, now: datetime | None = Non
     if f.state != "all":
         where.append(Sample.labeled.is_(f.state == "labeled"))
     if r.label_ids:
-        where.append(Sample.id.in_(_labeled_with(r)))
+        where.append(_label_condition(r))
     where.extend(_created_conditions(f, now or datetime.now(timezone.utc)))
     if f.path:
         where.append(Sample.key.ilike("%" + _escape_like(f.path) + "%", escape="\\"))
@@ -85,25 +85,53 @@ def resolved_conditions(dataset_id: int, r: Resolved, now: datetime | None = Non
 
 
 def count(session: Session, dataset_id: int, r: Resolved, where: list[ColumnElement]) -> int:
-    """Count the matching samples, from the label index alone when only labels are asked for."""
+    """Count the matching samples, from the narrowest source that answers exactly."""
     f = r.f
-    sample_side = f.state == "unlabeled" or f.created or f.created_from or f.created_to or f.path or f.dir
-    if r.label_ids and r.user_id is None and not sample_side:
-        return session.scalar(select(func.count()).select_from(_labeled_with(r).subquery())) or 0
-    if r.user_id is not None and not r.label_ids and not sample_side:
+    sample_side = f.created or f.created_from or f.created_to or f.path or f.dir
+    if not (sample_side or r.label_ids or r.user_id is not None):
+        stats = dataset_stats(session, dataset_id)
+        if stats is not None:
+            total, labeled = stats
+            return {"all": total, "labeled": labeled, "unlabeled": total - labeled}[f.state]
+    if sample_side or f.state == "unlabeled" or (r.label_ids and r.user_id is not None):
+        return session.scalar(select(func.count()).select_from(Sample).where(*where)) or 0
+    if r.label_ids:
+        return session.scalar(_count_labeled_with(r)) or 0
+    if r.user_id is not None:
         by_user = (SampleLabeler.dataset_id == dataset_id, SampleLabeler.user_id == r.user_id)
         return session.scalar(select(func.count()).select_from(SampleLabeler).where(*by_user)) or 0
     return session.scalar(select(func.count()).select_from(Sample).where(*where)) or 0
 
 
-def _labeled_with(r: Resolved):
-    """Select the ids of samples carrying any (or, with label_op=and, every) of the labels."""
-    if len(r.label_ids) == 1:
-        return select(SampleLabel.sample_id).where(SampleLabel.label_id == r.label_ids[0])
-    matching = select(SampleLabel.sample_id).where(SampleLabel.label_id.in_(r.label_ids)).group_by(SampleLabel.sample_id)
+def dataset_stats(session: Session, dataset_id: int) -> tuple[int, int] | None:
+    """Return (total, labeled) kept by the PostgreSQL triggers; None on SQLite, which keeps none."""
+    if session.get_bind().dialect.name != "postgresql":
+        return None
+    row = session.execute(select(DatasetStats.total, DatasetStats.labeled).where(DatasetStats.dataset_id == dataset_id)).first()
+    return (row.total, row.labeled) if row else (0, 0)
+
+
+def _label_condition(r: Resolved) -> ColumnElement:
+    """Match samples carrying any (or, with label_op=and, every) of the labels, as semi-joins."""
     if r.f.label_op == "and":
-        matching = matching.having(func.count() == len(r.label_ids))
-    return matching
+        return and_(*(_has_labels([label_id]) for label_id in r.label_ids))
+    return _has_labels(r.label_ids)
+
+
+def _has_labels(label_ids: list[int]) -> ColumnElement:
+    return exists().where(SampleLabel.sample_id == Sample.id, SampleLabel.label_id.in_(label_ids))
+
+
+def _count_labeled_with(r: Resolved):
+    """Count samples with the labels from the label index alone (a join per label for 'and')."""
+    if r.f.label_op != "and" or len(r.label_ids) == 1:
+        return select(func.count(SampleLabel.sample_id.distinct())).where(SampleLabel.label_id.in_(r.label_ids))
+    first, *rest = [SampleLabel.__table__.alias(f"l{i}") for i in range(len(r.label_ids))]
+    joined = first
+    for alias in rest:
+        joined = joined.join(alias, alias.c.sample_id == first.c.sample_id)
+    conditions = [alias.c.label_id == label_id for alias, label_id in zip([first, *rest], r.label_ids)]
+    return select(func.count()).select_from(joined).where(*conditions)
 
 
 def _created_conditions(f: SampleFilter, now: datetime) -> list[ColumnElement]:

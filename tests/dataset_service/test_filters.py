@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from .conftest import make_user
+from .conftest import login, make_user
 from .factories import add_sample, label_sample
 
 NOW = datetime.now(timezone.utc)
@@ -125,3 +125,25 @@ def test_bad_parameters_are_422_naming_them(seeded, admin, query, field):
     response = admin.get(f"/api/v1/datasets/{dataset_id}/samples?{query}")
     assert response.status_code == 422, response.get_json()
     assert field in response.get_json()["fields"], response.get_json()
+
+
+def test_totals_follow_every_change(app, seeded, admin):
+    """The kept totals (PostgreSQL triggers) agree with a count after inserts, saves and deletes."""
+    dataset_id, ids = seeded
+    labeler = login(app, "lena")
+
+    def totals():
+        body = admin.get(f"/api/v1/datasets/{dataset_id}").get_json()["counts"]
+        listed = {state: admin.get(f"/api/v1/datasets/{dataset_id}/samples?state={state}").get_json()["total"] for state in ("all", "labeled", "unlabeled")}
+        assert listed == {"all": body["total"], "labeled": body["labeled"], "unlabeled": body["unlabeled"]}
+        return listed
+
+    assert totals() == {"all": 6, "labeled": 4, "unlabeled": 2}
+    one = ids["cats/a/one.png"]
+    revision = labeler.get(f"/api/v1/samples/{one}/annotation").get_json()["revision"]
+    assert labeler.put(f"/api/v1/samples/{one}/annotation", json={"revision": revision, "objects": []}).status_code == 200
+    assert totals() == {"all": 6, "labeled": 3, "unlabeled": 3}
+    gone = [ids["cats/a/two.png"], ids["cats/b/four.png"]]
+    assert labeler.post(f"/api/v1/datasets/{dataset_id}/samples/delete", json={"ids": gone}).status_code == 200
+    assert totals() == {"all": 4, "labeled": 2, "unlabeled": 2}
+    assert admin.delete(f"/api/v1/datasets/{dataset_id}").status_code == 204
