@@ -38,7 +38,7 @@ def _build_service(config: Config) -> OutlineService | None:
         torch.set_num_threads(config.torch_threads)
     try:
         device = torch.device(config.device) if config.device else None
-        predictor = Predictor.from_weights(config.weights, device)
+        predictor = Predictor.from_weights(config.weights, device, config.flip_tta)
     except WeightsError as exc:
         log.error("model not loaded: %s", exc)
         return None
@@ -82,7 +82,7 @@ def _describe(app: Flask) -> dict:
     service, config = _service(app), app.config["WORKER"]
     predictor = service.predictor
     return {
-        "id": predictor.name, "input_size": predictor.input_size, "device": str(predictor.device),
+        "id": predictor.name, "input_size": predictor.input_size, "flip_tta": predictor.flip_tta, "device": str(predictor.device),
         "max_batch": config.max_batch, "max_wait_ms": config.max_wait_ms, "sha256": predictor.sha256,
     }
 

@@ -77,13 +77,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--limit", type=int, help="only the first N frames (a quick look)")
     parser.add_argument("--no-grabcut", action="store_true")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
+    parser.add_argument("--flip-tta", action="store_true", help="average with the mirrored crop")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    predictor = Predictor.from_weights(args.weights)
+    predictor = Predictor.from_weights(args.weights, flip_tta=args.flip_tta)
     result = evaluate(predictor, args.data, args.limit, not args.no_grabcut)
     print(f"davis345, {result['frames']} frames, merged masks, extreme points seed {POINTS_SEED}")
-    print(f"model {predictor.name}: mIoU {result['model']:.2f}  ({1000 * result['model_s_per_frame']:.0f} ms/frame)")
+    print(f"model {predictor.name}{' + flip TTA' if args.flip_tta else ''}: mIoU {result['model']:.2f}  ({1000 * result['model_s_per_frame']:.0f} ms/frame)")
     if "grabcut" in result:
         print(f"OpenCV GrabCut ({GRABCUT_ITERATIONS} iterations, same points): mIoU {result['grabcut']:.2f}")
 

@@ -74,19 +74,20 @@ def load_weights(path: Path) -> tuple[ExtremePointNet, dict]:
 class Predictor:
     """Turn images and their four extreme points into object outlines, a batch at a time."""
 
-    def __init__(self, model: ExtremePointNet, name: str = "dextr-lite0@dev", device: torch.device | None = None, input_size: int = preprocess.INPUT_SIZE, sha256: str | None = None):
+    def __init__(self, model: ExtremePointNet, name: str = "dextr-lite0@dev", device: torch.device | None = None, input_size: int = preprocess.INPUT_SIZE, sha256: str | None = None, flip_tta: bool = False):
         self.device = device or pick_device()
+        self.flip_tta = flip_tta
         self.model = model.to(self.device).eval()
         self.name = name
         self.input_size = input_size
         self.sha256 = sha256
 
     @classmethod
-    def from_weights(cls, path: Path = DEFAULT_WEIGHTS, device: torch.device | None = None) -> Predictor:
+    def from_weights(cls, path: Path = DEFAULT_WEIGHTS, device: torch.device | None = None, flip_tta: bool = False) -> Predictor:
         """Load a committed weights file, checked against its sha256."""
         model, meta = load_weights(path)
         name = f"{meta.get('name', 'dextr')}@{meta.get('version', '0')}"
-        return cls(model, name, device, int(meta.get("input_size", preprocess.INPUT_SIZE)), meta["sha256"])
+        return cls(model, name, device, int(meta.get("input_size", preprocess.INPUT_SIZE)), meta["sha256"], flip_tta)
 
     def predict(self, images: list[np.ndarray], points: list[np.ndarray]) -> list[Prediction]:
         """Predict one outline per (image, points) pair."""
@@ -102,8 +103,14 @@ class Predictor:
     def inference(self, inputs: np.ndarray) -> np.ndarray:
         """Run the network on a batch; return the object probabilities in each crop."""
         with torch.inference_mode():
-            logits = self.model(torch.from_numpy(inputs).to(self.device))
-            return torch.sigmoid(logits)[:, 0].float().cpu().numpy()
+            x = torch.from_numpy(inputs).to(self.device)
+            if self.flip_tta:  # average with the mirrored crop: smoother, more symmetric edges
+                n = len(x)
+                probs = torch.sigmoid(self.model(torch.cat([x, x.flip(-1)])))
+                probs = (probs[:n] + probs[n:].flip(-1)) / 2
+            else:
+                probs = torch.sigmoid(self.model(x))
+            return probs[:, 0].float().cpu().numpy()
 
     def postprocess(self, prob: np.ndarray, box: np.ndarray, shape: tuple[int, ...]) -> Prediction:
         """Paste one crop's probabilities back, threshold, and trace the outline."""

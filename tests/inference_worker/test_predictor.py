@@ -56,3 +56,13 @@ def test_inference_runs_without_autograd(predictor):
     assert probs.shape == (1, predictor.input_size, predictor.input_size)
     assert probs.min() >= 0 and probs.max() <= 1
     assert predictor.device == torch.device("cpu")
+
+
+def test_flip_tta_keeps_the_shape_and_is_mirror_symmetric(weights_path):
+    predictor = Predictor.from_weights(weights_path, torch.device("cpu"), flip_tta=True)
+    image, mask = disc_image()
+    inputs, _ = predictor.preprocess([image], [extreme_points(mask, np.random.default_rng(0))])
+    probs = predictor.inference(inputs)
+    mirrored = predictor.inference(np.ascontiguousarray(inputs[..., ::-1]))
+    assert probs.shape == (1, predictor.input_size, predictor.input_size)
+    assert np.allclose(probs, mirrored[..., ::-1], atol=1e-5)
