@@ -138,9 +138,10 @@ def stop_stack(process: subprocess.Popen) -> None:
             process.wait()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def stack(tmp_path_factory) -> Iterator[Stack]:
-    """Start `python -m dataset_service.devstack` on free ports with a temporary VAR_DIR."""
+    """Start `python -m dataset_service.devstack` on free ports with a temporary VAR_DIR; stop it
+    when the browser tests are done, not at the end of the whole run."""
     require(None if importlib.util.find_spec("dataset_service.devstack") else "dataset_service.devstack is not there yet")
     var_dir = tmp_path_factory.mktemp("stack")
     process, info = start_stack(var_dir)
@@ -152,9 +153,9 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
         shutil.rmtree(var_dir / "s3", ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser():
-    """A headless Chromium, shared by the session."""
+    """A headless Chromium, shared by the browser tests."""
     require(None if Path(CHROMIUM).exists() else f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
     require(None if importlib.util.find_spec("playwright") else "Playwright for Python is not installed")
     from playwright.sync_api import sync_playwright
