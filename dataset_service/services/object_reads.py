@@ -3,17 +3,20 @@
 A sync reads the first bytes of every new image and every changed sibling XML: tens of thousands
 of small GETs. Through boto3 each costs about 1.4 ms of CPU here, and the GIL caps one process at
 some 600 GETs/s; signing a URL (`ObjectStore.presigned_url`, local, no request) and fetching it
-with urllib3 costs about 0.9 ms. Stores without HTTP URLs (the local one) are read directly.
+on a plain keep-alive `http.client` connection costs about 0.5 ms (urllib3's pool adds 0.2 ms).
+Stores without HTTP URLs (the local one) are read directly.
 HTTP answers become the storage package's exceptions, as the store's own calls would raise.
 """
 from __future__ import annotations
 
+import http.client
 import multiprocessing
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any
-
-import urllib3
+from urllib.parse import urlsplit
 
 from storage.errors import AccessDenied, ObjectNotFound, StorageError, StoreUnavailable
 from storage.factory import StoreSettings, store_for
@@ -21,43 +24,69 @@ from storage.objects import ObjectStore
 from storage.uris import ObjectURI
 
 URL_LIFETIME_S = 900
+ATTEMPTS = 3
+TIMEOUT_S = 30
 
 
 class PresignedReader:
-    """Offer the store's `get` for one bucket, reading through presigned URLs when it can."""
+    """Offer the store's `get`, reading through presigned URLs on one keep-alive connection per thread."""
 
-    def __init__(self, store: ObjectStore, connections: int = 32):
+    def __init__(self, store: ObjectStore):
         self.store = store
-        self.http = urllib3.PoolManager(
-            maxsize=connections, block=False, timeout=urllib3.Timeout(connect=5, read=30),
-            retries=urllib3.Retry(total=3, connect=3, read=2, status=2, backoff_factor=0.2, status_forcelist=(500, 502, 503, 504)),
-        )
+        self.local = threading.local()
 
     def get(self, bucket: str, key: str, byte_range: tuple[int, int] | None = None) -> bytes:
         """Return the object's bytes, or the inclusive range, like `ObjectStore.get`."""
         url = self.store.presigned_url(bucket, key, URL_LIFETIME_S)
         if not url.startswith(("http://", "https://")):
             return self.store.get(bucket, key, byte_range)
+        parts = urlsplit(url)
         headers = {"Range": f"bytes={byte_range[0]}-{byte_range[1]}"} if byte_range else {}
-        try:
-            response = self.http.request("GET", url, headers=headers)
-        except urllib3.exceptions.HTTPError as exc:
-            raise StoreUnavailable(f"object store unreachable: {exc}", bucket, key) from exc
-        return _body(response, bucket, key)
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                status, data = self._fetch(parts, headers)
+            except (OSError, http.client.HTTPException) as exc:
+                self._forget(parts)
+                if attempt == ATTEMPTS:
+                    raise StoreUnavailable(f"object store unreachable: {exc.__class__.__name__}: {exc}", bucket, key) from exc
+            else:
+                if status < 500 or attempt == ATTEMPTS:
+                    return _body(status, data, bucket, key)
+            if attempt > 1:  # the first retry is at once: a kept-alive connection may just have been closed
+                time.sleep(0.2 * 2 ** (attempt - 1))
+        raise AssertionError("unreachable")
+
+    def _fetch(self, parts, headers: dict[str, str]) -> tuple[int, bytes]:
+        connection = self._connection(parts)
+        connection.request("GET", f"{parts.path}?{parts.query}", headers=headers)
+        response = connection.getresponse()
+        return response.status, response.read()
+
+    def _connection(self, parts) -> http.client.HTTPConnection:
+        connections = self.local.__dict__.setdefault("connections", {})
+        key = (parts.scheme, parts.netloc)
+        if key not in connections:
+            kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+            connections[key] = kind(parts.netloc, timeout=TIMEOUT_S)
+        return connections[key]
+
+    def _forget(self, parts) -> None:
+        connection = self.local.__dict__.get("connections", {}).pop((parts.scheme, parts.netloc), None)
+        if connection is not None:
+            connection.close()
 
 
-def _body(response: urllib3.BaseHTTPResponse, bucket: str, key: str) -> bytes:
+def _body(status: int, data: bytes, bucket: str, key: str) -> bytes:
     """Return the body of a successful answer; raise the storage error matching a failed one."""
-    status = response.status
     if status in (200, 206):
-        return response.data
+        return data
     if status == 404:
         raise ObjectNotFound("object not found", bucket, key)
     if status == 403:
-        raise AccessDenied(f"access denied (HTTP 403: {response.data[:200]!r})", bucket, key)
+        raise AccessDenied(f"access denied (HTTP 403: {data[:200]!r})", bucket, key)
     if status >= 500:
         raise StoreUnavailable(f"object store failed (HTTP {status})", bucket, key)
-    raise StorageError(f"object store refused the request (HTTP {status}: {response.data[:200]!r})", bucket, key)
+    raise StorageError(f"object store refused the request (HTTP {status}: {data[:200]!r})", bucket, key)
 
 
 # --- reading many objects: in threads here, or in worker processes once the work is large --------
@@ -72,7 +101,7 @@ class _Worker:
 
     def __init__(self, settings: StoreSettings, root: ObjectURI, threads: int):
         self.bucket = root.bucket
-        self.reader = PresignedReader(store_for(root, settings), connections=threads)
+        self.reader = PresignedReader(store_for(root, settings))
         self.pool = ThreadPoolExecutor(threads, thread_name_prefix="object-reads")
         self.broken: StoreUnavailable | None = None
 
