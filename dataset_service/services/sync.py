@@ -1,25 +1,29 @@
 """Synchronize Data Source: make the dataset's samples match the images under its input path.
 
-One pass over the listing, page by page (the listing runs a page ahead in its own thread):
+One pass over the listing, page by page (read ahead by `listing`: a thread, then a helper
+process for long listings):
 
 1. each page is compared in bulk with the samples stored in the page's key range (S3 lists keys
-   in byte order, so consecutive pages cover consecutive ranges): new images are inserted,
-   images whose ETag or size changed are updated (their size forgotten), and stored samples in
-   the range that were not listed are deleted; then the transaction commits;
-2. an image whose sibling XML is present and differs from the one we last wrote or imported
-   (`xml_etag`) has it fetched and parsed in a thread pool, and imported in batches: objects,
-   labels (unknown ones created with distinct colours), attribution, and the image size from
-   the XML's `<size>`;
+   in byte order, so consecutive pages cover consecutive ranges, and the range after the last
+   page is what remains): new images are inserted, images whose ETag or size changed are updated
+   (their size forgotten), stored samples in the range that were not listed are deleted, and the
+   page's transaction commits;
+2. an image whose sibling XML is listed and differs from the one we last wrote or imported
+   (`xml_etag`) has it fetched and parsed concurrently (`object_reads`), and imported in batches:
+   objects, labels (unknown ones created with distinct colours), attribution, and the image size
+   from the XML's `<size>`; the stage "importing" waits for the last of them;
 3. stage "reading image sizes": the samples whose width is still unknown are read with ranged
    GETs of their first bytes, concurrently, and stored in batches.
 
-Memory stays bounded by a page plus the fixed number of fetches in flight. A malformed XML or an
+Memory stays bounded by a page plus a fixed number of reads in flight. A malformed XML or an
 undecodable image sets the sample's `error` and a job error, and the sync goes on; an object
 store that stops answering fails the job, and running it again finishes the work: every step
 is keyed by (dataset, key), so nothing is duplicated or lost.
 """
 from __future__ import annotations
 
+import logging
+import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future
@@ -55,6 +59,7 @@ XML_ERROR = "annotation: "
 IMAGE_ERROR = "image: "
 STAGES = ("listing", "importing", "reading image sizes")
 
+log = logging.getLogger(__name__)
 samples = Sample.__table__
 objects_table = AnnotationObject.__table__
 
@@ -153,10 +158,14 @@ class Synchronizer:
             self.job.progress.setdefault(name, 0)
         for name in ("added", "updated", "deleted", "unchanged", "annotations_imported", "errors"):
             self.job.counts.setdefault(name, 0)
+        started = time.monotonic()
         with Reads(self.config.store_settings, self.root) as reads:
             self.list_and_import(reads)
+            imported = time.monotonic()
             self.job.stage = STAGES[2]
             self.read_sizes(reads)
+        log.info("sync job %s: listed, compared and imported in %.1f s, sizes read in %.1f s; %s",
+                 self.job.job_id, imported - started, time.monotonic() - imported, self.job.counts)
 
     # --- listing and comparing ---
 
@@ -180,6 +189,7 @@ class Synchronizer:
             low = high
         self.apply_page(low, None, {})  # after the last key (everything, when nothing was listed)
         self.queue_imports(reads, imports, waiting, {})
+        log.info("sync job %s: listing done, %d import chunks still in flight", self.job.job_id, len(imports.pending))
         self.job.stage = STAGES[1]
         self.write_imports(imports.drain(), force=True)
 
@@ -241,7 +251,6 @@ class Synchronizer:
             )
         for start in range(0, len(plan.gone), STORED_CHUNK):
             session.execute(delete(samples).where(samples.c.id.in_(plan.gone[start:start + STORED_CHUNK])))
-
 
     # --- sibling XML ---
 
@@ -435,7 +444,8 @@ class Importer:
         self.session.execute(insert(SampleLabel.__table__), [{"sample_id": s, "label_id": l} for s, l in pairs])
         people = sorted({(r["sample_id"], u) for r in rows for u in (r["created_by_id"], r["updated_by_id"]) if u is not None})
         if people:
-            self.session.execute(insert(SampleLabeler.__table__), [{"sample_id": s, "user_id": u, "dataset_id": self.sync.dataset_id} for s, u in people])
+            self.session.execute(insert(SampleLabeler.__table__), [
+                {"sample_id": s, "user_id": u, "dataset_id": self.sync.dataset_id} for s, u in people])
 
     def write_bad(self, bad: list[tuple[Fetched, str]]) -> None:
         """Flag samples whose XML cannot be imported; their objects stay as they were."""
