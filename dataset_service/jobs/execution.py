@@ -37,20 +37,24 @@ class JobContext:
     counts: dict[str, int] = field(default_factory=dict)
     errors: list[dict[str, str]] = field(default_factory=list)
     lost: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def count(self, name: str, n: int = 1) -> None:
-        """Add to a count."""
-        self.counts[name] = self.counts.get(name, 0) + n
+        """Add to a count (from any of the job's threads)."""
+        with self.lock:
+            self.counts[name] = self.counts.get(name, 0) + n
 
     def advance(self, name: str, n: int = 1) -> None:
         """Add to a progress counter."""
-        self.progress[name] = self.progress.get(name, 0) + n
+        with self.lock:
+            self.progress[name] = self.progress.get(name, 0) + n
 
     def error(self, key: str, reason: str) -> None:
         """Record a per-object problem; the job goes on. Only the first 100 are kept."""
-        self.count("errors")
-        if len(self.errors) < MAX_ERRORS:
-            self.errors.append({"key": key, "reason": reason})
+        with self.lock:
+            self.counts["errors"] = self.counts.get("errors", 0) + 1
+            if len(self.errors) < MAX_ERRORS:
+                self.errors.append({"key": key, "reason": reason})
 
     def check(self) -> None:
         """Stop the body when the job was taken away from this runner."""
@@ -59,7 +63,8 @@ class JobContext:
 
     def snapshot(self) -> dict[str, Any]:
         """Return the values to store, copied so the body can go on changing them."""
-        return {"stage": self.stage, "progress": dict(self.progress), "counts": dict(self.counts), "errors": list(self.errors)}
+        with self.lock:
+            return {"stage": self.stage, "progress": dict(self.progress), "counts": dict(self.counts), "errors": list(self.errors)}
 
 
 class Heartbeat:

@@ -24,14 +24,18 @@ from __future__ import annotations
 
 import logging
 import time
+import queue
+import threading
 from collections import deque
-from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, update
+import psycopg
+from sqlalchemy import bindparam, delete, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -151,7 +155,17 @@ class Synchronizer:
         self.store: ObjectStore = store_for(self.root, config.store_settings)
         self.labels: dict[str, int] | None = None
         self.fetched: list[Fetched] = []
+        self.writer: BatchWriter | None = None
         self.users: dict[str, int | None] = {}
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One step's transaction. Its commit need not wait for the disk on PostgreSQL: a crash
+        can lose only the last steps, and the next sync redoes them."""
+        with self.make_session.begin() as session:
+            if session.get_bind().dialect.name == "postgresql":
+                session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+            yield session
 
     def run(self) -> None:
         for name in ("listed", "processed", "sized"):
@@ -160,7 +174,11 @@ class Synchronizer:
             self.job.counts.setdefault(name, 0)
         started = time.monotonic()
         with Reads(self.config.store_settings, self.root) as reads:
-            self.list_and_import(reads)
+            try:
+                self.list_and_import(reads)
+            finally:
+                if self.writer is not None:
+                    self.writer.stop()
             imported = time.monotonic()
             self.job.stage = STAGES[2]
             self.read_sizes(reads)
@@ -172,6 +190,7 @@ class Synchronizer:
     def list_and_import(self, reads: Reads) -> None:
         """Walk the listing page by page; import sibling XML as the pages go."""
         self.job.stage = STAGES[0]
+        self.writer = BatchWriter(self.write_batch)
         imports = Window(IN_FLIGHT)
         waiting: list[Candidate] = []  # images whose XML key lies beyond the listed range
         low: str | None = None
@@ -192,10 +211,11 @@ class Synchronizer:
         log.info("sync job %s: listing done, %d import chunks still in flight", self.job.job_id, len(imports.pending))
         self.job.stage = STAGES[1]
         self.write_imports(imports.drain(), force=True)
+        self.writer.close()
 
     def apply_page(self, low: str | None, high: str | None, images: dict[str, ObjectInfo]) -> list[Candidate]:
         """Insert, update and delete the samples of the key range (low, high]; return its XML candidates."""
-        with self.make_session.begin() as session:
+        with self.transaction() as session:
             plan = PagePlan(new=list(images.values()))
             remaining = dict(images)
             for chunk in self.stored_chunks(session, low, high):
@@ -239,16 +259,14 @@ class Synchronizer:
         """Apply a page's inserts, updates and deletes in bulk; flush."""
         if plan.new:
             now = utcnow()
-            session.execute(insert_ignoring_duplicates(session), [
+            insert_samples(session, [
                 {"dataset_id": self.dataset_id, "key": o.key, "size": o.size, "etag": o.etag, "created_at": o.last_modified,
                  "added_at": now, "labeled": False, "revision": 0} for o in plan.new
             ])
-        if plan.changed:
-            session.execute(
-                update(samples).where(samples.c.id == bindparam("_id")).values(
-                    etag=bindparam("_etag"), size=bindparam("_size"), created_at=bindparam("_created"), width=None, height=None, error=None),
-                [{"_id": r.id, "_etag": o.etag, "_size": o.size, "_created": o.last_modified} for r, o in plan.changed],
-            )
+        update_samples(session, [
+            {"id": r.id, "etag": o.etag, "size": o.size, "created_at": o.last_modified, "width": None, "height": None, "error": None}
+            for r, o in plan.changed
+        ])
         for start in range(0, len(plan.gone), STORED_CHUNK):
             session.execute(delete(samples).where(samples.c.id.in_(plan.gone[start:start + STORED_CHUNK])))
 
@@ -263,12 +281,16 @@ class Synchronizer:
         self.write_imports(imports.ready())
 
     def write_imports(self, chunks: list[list[Fetched | None]], force: bool = False) -> None:
-        """Collect fetched XML; import them in batches, each in one transaction."""
+        """Collect fetched XML; hand them to the writer thread in batches."""
         self.fetched += [f for chunk in chunks for f in chunk if f is not None]
         while len(self.fetched) >= IMPORT_BATCH or (force and self.fetched):
             batch, self.fetched = self.fetched[:IMPORT_BATCH], self.fetched[IMPORT_BATCH:]
-            with self.make_session.begin() as session:
-                Importer(self, session).write(batch)
+            self.writer.put(batch)
+
+    def write_batch(self, batch: list[Fetched]) -> None:
+        """Import one batch in one transaction (in the writer thread)."""
+        with self.transaction() as session:
+            Importer(self, session).write(batch)
 
     # --- image sizes ---
 
@@ -300,15 +322,13 @@ class Synchronizer:
     def write_sizes(self, chunks: list[list[tuple[int, str, Any]]]) -> None:
         """Store sizes and image errors of some chunks in one transaction."""
         results = [r for chunk in chunks for r in chunk]
-        sized = [{"_id": i, "_w": r[0], "_h": r[1]} for i, _, r in results if isinstance(r, tuple)]
-        broken = [{"_id": i, "_error": IMAGE_ERROR + r} for i, _, r in results if isinstance(r, str)]
+        sized = [{"id": i, "width": r[0], "height": r[1]} for i, _, r in results if isinstance(r, tuple)]
+        broken = [{"id": i, "error": IMAGE_ERROR + r} for i, _, r in results if isinstance(r, str)]
         if not sized and not broken:
             return
-        with self.make_session.begin() as session:
-            if sized:
-                session.execute(update(samples).where(samples.c.id == bindparam("_id")).values(width=bindparam("_w"), height=bindparam("_h")), sized)
-            if broken:
-                session.execute(update(samples).where(samples.c.id == bindparam("_id")).values(error=bindparam("_error")), broken)
+        with self.transaction() as session:
+            update_samples(session, sized)
+            update_samples(session, broken)
         for _, key, r in results:
             if isinstance(r, str):
                 self.job.error(key, IMAGE_ERROR + r)
@@ -414,14 +434,11 @@ class Importer:
         latest: dict[int, datetime] = {}
         for row in rows:
             latest[row["sample_id"]] = max(latest.get(row["sample_id"], row["updated_at"]), row["updated_at"])
-        self.session.execute(
-            update(samples).where(samples.c.id == bindparam("_id")).values(
-                xml_etag=bindparam("_xml"), width=bindparam("_w"), height=bindparam("_h"), labeled=bindparam("_labeled"),
-                labeled_at=bindparam("_at"), revision=bindparam("_rev"), error=bindparam("_error")),
-            [{"_id": f.sample_id, "_xml": f.etag, "_w": f.annotation.width, "_h": f.annotation.height,
-              "_labeled": f.sample_id in latest, "_at": latest.get(f.sample_id), "_rev": f.candidate.revision + 1,
-              "_error": kept_error(f.error)} for f in good],
-        )
+        update_samples(self.session, [
+            {"id": f.sample_id, "xml_etag": f.etag, "width": f.annotation.width, "height": f.annotation.height,
+             "labeled": f.sample_id in latest, "labeled_at": latest.get(f.sample_id), "revision": f.candidate.revision + 1,
+             "error": kept_error(f.error)} for f in good
+        ])
         self.job.count("annotations_imported", len(good))
 
     def object_row(self, sample_id: int, obj, labels: dict[str, int], users: dict[str, int | None], now: datetime) -> dict[str, Any]:
@@ -451,10 +468,7 @@ class Importer:
         """Flag samples whose XML cannot be imported; their objects stay as they were."""
         if not bad:
             return
-        self.session.execute(
-            update(samples).where(samples.c.id == bindparam("_id")).values(xml_etag=bindparam("_xml"), error=bindparam("_error")),
-            [{"_id": f.sample_id, "_xml": f.etag, "_error": as_xml_error(problem)} for f, problem in bad],
-        )
+        update_samples(self.session, [{"id": f.sample_id, "xml_etag": f.etag, "error": as_xml_error(problem)} for f, problem in bad])
         for f, problem in bad:
             self.job.error(f.candidate.xml_key, as_xml_error(problem))
 
@@ -469,6 +483,63 @@ def kept_error(error: str | None) -> str | None:
 
 
 # --- plumbing -----------------------------------------------------------------------------------
+
+
+# Array types of the sample columns a sync updates, for PostgreSQL's unnest().
+PG_ARRAYS = {
+    "id": "bigint[]", "etag": "text[]", "size": "bigint[]", "created_at": "timestamptz[]", "width": "integer[]",
+    "height": "integer[]", "error": "text[]", "xml_etag": "text[]", "labeled": "boolean[]", "labeled_at": "timestamptz[]",
+    "revision": "integer[]",
+}
+
+
+def update_samples(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Update samples by id, each row with the same columns, in bulk.
+
+    PostgreSQL gets one statement over unnest()ed arrays: an executemany would be one statement
+    per row, and the statement-level triggers on samples would fire for each.
+    """
+    if not rows:
+        return
+    names = [name for name in rows[0] if name != "id"]
+    if session.get_bind().dialect.name == "postgresql":
+        arrays = ", ".join(f"CAST(:{name} AS {PG_ARRAYS[name]})" for name in ["id", *names])
+        assignments = ", ".join(f"{name} = v.{name}" for name in names)
+        statement = text(f"UPDATE samples SET {assignments} FROM unnest({arrays}) AS v(id, {', '.join(names)}) WHERE samples.id = v.id")
+        session.execute(statement, {name: [row[name] for row in rows] for name in ["id", *names]})
+        return
+    session.execute(
+        update(samples).where(samples.c.id == bindparam("_id")).values({name: bindparam("_" + name) for name in names}),
+        [{"_" + name: value for name, value in row.items()} for row in rows],
+    )
+
+
+NEW_SAMPLE_COLUMNS = ("dataset_id", "key", "size", "etag", "created_at", "added_at", "labeled", "revision")
+
+
+def insert_samples(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Insert new samples in bulk, skipping keys that are already stored.
+
+    PostgreSQL gets COPY, several times faster than INSERTs; if a key was stored meanwhile (an
+    upload raced the sync), the COPY is undone and an INSERT that skips duplicates is used.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        try:
+            with session.begin_nested():
+                copy_samples(session, rows)
+            return
+        except psycopg.errors.UniqueViolation:
+            pass
+    session.execute(insert_ignoring_duplicates(session), rows)
+
+
+def copy_samples(session: Session, rows: list[dict[str, Any]]) -> None:
+    """COPY rows into samples on the session's own connection (inside its transaction)."""
+    connection = session.connection().connection.driver_connection
+    with connection.cursor() as cursor:
+        with cursor.copy(f"COPY samples ({', '.join(NEW_SAMPLE_COLUMNS)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([row[name] for name in NEW_SAMPLE_COLUMNS])
 
 
 def insert_ignoring_duplicates(session: Session):
@@ -487,6 +558,52 @@ def check_order(page: list[ObjectInfo], low: str | None) -> None:
         if previous is not None and info.key <= previous:
             raise RuntimeError(f"the object store listed {info.key!r} after {previous!r}: listings must be in key order")
         previous = info.key
+
+
+class BatchWriter:
+    """A thread that writes batches while the caller goes on: the page writes and the import
+    writes then wait for the database side by side. The first failure is raised to the caller."""
+
+    def __init__(self, write: Callable[[list], None], depth: int = 4):
+        self.write = write
+        self.batches: queue.Queue = queue.Queue(depth)
+        self.failure: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="sync-import-writer", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while (batch := self.batches.get()) is not None:
+            if self.failure is None:
+                try:
+                    self.write(batch)
+                except BaseException as exc:  # raised in the caller's thread
+                    self.failure = exc
+
+    def put(self, batch: list) -> None:
+        self.raise_failure()
+        self.batches.put(batch)
+
+    def stop(self) -> None:
+        """Drop the batches not written yet and end the thread (after a failure elsewhere)."""
+        while True:
+            try:
+                self.batches.get_nowait()
+            except queue.Empty:
+                break
+        if self.thread.is_alive():
+            self.batches.put(None)
+            self.thread.join()
+
+    def close(self) -> None:
+        """Wait for every batch to be written."""
+        if self.thread.is_alive():
+            self.batches.put(None)
+            self.thread.join()
+        self.raise_failure()
+
+    def raise_failure(self) -> None:
+        if self.failure is not None:
+            raise self.failure
 
 
 class Window:

@@ -398,3 +398,19 @@ def test_plan_range_sorts_new_changed_unchanged_and_gone():
     assert [(r.key, o.etag) for r, o in plan.changed] == [("b.png", "y")]
     assert [r.key for r in plan.unchanged] == ["a.png"]
     assert plan.gone == [3]  # e.png was added after the sync started: it may simply not be listed yet
+
+
+@pytest.mark.parametrize("runner_kind", ["threads"], indirect=True)
+def test_insert_samples_skips_keys_stored_meanwhile(app, dataset):
+    now = datetime.now(timezone.utc)
+
+    def row(key):
+        return {"dataset_id": dataset["id"], "key": key, "size": 1, "etag": "e", "created_at": now, "added_at": now, "labeled": False, "revision": 0}
+
+    with app.extensions["db_sessionmaker"].begin() as session:
+        sync.insert_samples(session, [row("cats/x/raced.png")])
+    with app.extensions["db_sessionmaker"].begin() as session:
+        sync.insert_samples(session, [row("cats/x/a.png"), row("cats/x/raced.png"), row("cats/x/b.png")])
+    with app.extensions["db_sessionmaker"]() as session:
+        keys = session.scalars(select(Sample.key).where(Sample.dataset_id == dataset["id"]).order_by(Sample.key)).all()
+    assert keys == ["cats/x/a.png", "cats/x/b.png", "cats/x/raced.png"]
