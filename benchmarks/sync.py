@@ -5,14 +5,16 @@ Starts its own SeaweedFS on free loopback ports (its data is kept under var/benc
 dropped here). The bucket holds 100 folders of 1,000 small images; every tenth image has a
 sibling XML with objects. Then it prints, in one run:
 
-- the raw listing time: a plain boto3 ListObjectsV2 pagination of the prefix (the floor);
+- the raw listing time: a plain boto3 ListObjectsV2 pagination of the prefix, taken before each
+  sync; the machine is shared, so the floor is the median of the three;
 - the first sync: the time until every sample is listed with its imported objects (the job
   leaves its importing stage), and the time until the job completes (every image size known);
 - an unchanged re-sync;
 - a re-sync after 1% deleted + 1% added + 1% changed images, with its counts;
 
 each sync with the peak RSS of the process that ran it (a fresh child process per sync, the
-same code a jobs worker runs), and the ratio of each time against its target.
+same code a jobs worker runs) and of its largest helper process, and the ratio of each time to
+the floor against its target.
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ import io
 import json
 import os
 import random
+import statistics
 import subprocess
 import sys
 import time
@@ -317,7 +320,7 @@ def run(server, client, images: Images, total: int, keep_db: bool = False) -> in
         samples, labeled, unsized = check_samples(make_session, dataset_id)
         print(f"first sync: {first['status']} {first['error'] or ''} counts {first['counts']}; {samples:,} samples, {labeled:,} labeled, {unsized} without size", flush=True)
         ok &= first["status"] == "completed" and samples == total and labeled == total // XML_EVERY and unsized == 0
-        raw2_s, _ = raw_listing(client)  # the machine is shared: each re-sync is compared with a listing just before it
+        raw2_s, _ = raw_listing(client)
         unchanged = timed_sync(make_session, dataset_id, database_url, server.endpoint_url)
         print(f"unchanged re-sync: counts {unchanged['counts']}", flush=True)
         ok &= unchanged["counts"]["unchanged"] == total and unchanged["counts"]["annotations_imported"] == 0
@@ -329,17 +332,19 @@ def run(server, client, images: Images, total: int, keep_db: bool = False) -> in
         ok &= exact and churn["status"] == "completed"
         print(f"churn re-sync: counts {churn['counts']} (expected {expected}: {'exact' if exact else 'WRONG'})", flush=True)
 
+        floor = statistics.median([raw_s, raw2_s, raw3_s])  # the machine is shared: the middle of three listings
         print(f"\n{'':46} {'time':>8} {'floor':>8} {'ratio':>7}  {'target':22}")
-        print(line("raw boto3 listing (the floor)", raw_s, raw_s, None, f"{raw_count:,} objects; again {raw2_s:.1f} s and {raw3_s:.1f} s"))
-        print(line("first sync: samples listed with objects", first["listed_s"], raw_s, TARGETS["listed"]))
-        print(line("first sync: job complete (every size)", first["complete_s"], raw_s, TARGETS["complete"], rss(first)))
-        print(line("unchanged re-sync", unchanged["complete_s"], raw2_s, TARGETS["unchanged"], rss(unchanged)))
-        print(line("churn re-sync (1% del + 1% add + 1% change)", churn["complete_s"], raw3_s, None, rss(churn)))
+        print(line("raw boto3 listing (the floor: median of 3)", floor, floor, None,
+                   f"{raw_count:,} objects; listings took {raw_s:.1f}, {raw2_s:.1f} and {raw3_s:.1f} s"))
+        print(line("first sync: samples listed with objects", first["listed_s"], floor, TARGETS["listed"]))
+        print(line("first sync: job complete (every size)", first["complete_s"], floor, TARGETS["complete"], rss(first)))
+        print(line("unchanged re-sync", unchanged["complete_s"], floor, TARGETS["unchanged"], rss(unchanged)))
+        print(line("churn re-sync (1% del + 1% add + 1% change)", churn["complete_s"], floor, None, rss(churn)))
         c = churn["counts"]
         print(f"churn counts: added {c['added']}, updated {c['updated']}, deleted {c['deleted']}, unchanged {c['unchanged']}, "
               f"errors {c['errors']}: {'exact' if exact else 'NOT EXACT'}")
-        ok &= first["listed_s"] <= TARGETS["listed"] * raw_s and first["complete_s"] <= TARGETS["complete"] * raw_s
-        ok &= unchanged["complete_s"] <= TARGETS["unchanged"] * raw2_s
+        ok &= first["listed_s"] <= TARGETS["listed"] * floor and first["complete_s"] <= TARGETS["complete"] * floor
+        ok &= unchanged["complete_s"] <= TARGETS["unchanged"] * floor
         print("all within targets" if ok else "SOME RESULT IS OFF TARGET")
         return 0 if ok else 1
     finally:

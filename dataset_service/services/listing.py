@@ -2,7 +2,7 @@
 
 Parsing ListObjectsV2 answers is CPU work in botocore (about half a core at 7,000 keys/s here),
 and a sync's own work on each page competes with it for the GIL. Short listings are read by a
-thread. Once a listing passes a few pages, a spawned helper process lists again from the start
+thread. Once a listing has a second page, a spawned helper process lists again from the start
 (the store interface has no "start after"), and as soon as it delivers, the thread stops and the
 helper's pages are used, without the keys already consumed. A daemonic process (a Celery
 prefork child) cannot have children and keeps to the thread.
@@ -18,7 +18,7 @@ from storage.factory import StoreSettings, store_for
 from storage.objects import ObjectInfo, ObjectStore
 from storage.uris import ObjectURI
 
-THREAD_PAGES = 3  # pages read by the thread before a helper process is started
+THREAD_PAGES = 1  # pages read by the thread before a helper process is started (a full one means more)
 DEPTH = 4  # pages read ahead
 _END = None
 
@@ -33,7 +33,7 @@ def pages(store: ObjectStore, settings: StoreSettings, root: ObjectURI, page_siz
         for count, page in enumerate(thread, 1):
             yield page
             last = page[-1].key
-            if helper_allowed and count == THREAD_PAGES:
+            if helper_allowed and count == THREAD_PAGES and len(page) == page_size:
                 helper = HelperFeed(settings, root, page_size)
             if helper is not None and helper.started():
                 break
