@@ -8,7 +8,6 @@ code the API runs, and prints p50 and p95 with each result's total count.
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import random
 import statistics

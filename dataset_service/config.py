@@ -18,12 +18,12 @@ class Config:
     """Everything the service can be told; defaults are the embedded stack of `make run`."""
 
     database_url: str = f"sqlite:///{VAR_DIR / 'dataset_service.sqlite3'}"
-    secret_key: str = "dev-secret-change-me"
+    secret_key: str = field(default="dev-secret-change-me", repr=False)
     token_max_age_s: int = 24 * 3600
     s3_endpoint_url: str | None = "http://127.0.0.1:8333"
     s3_region: str = "us-east-1"
     s3_access_key: str = "admin"
-    s3_secret_key: str = "adminsecret"
+    s3_secret_key: str = field(default="adminsecret", repr=False)
     s3_path_style: bool = True
     worker_url: str = "http://127.0.0.1:8090"
     worker_timeout_s: float = 20.0
@@ -34,7 +34,6 @@ class Config:
     max_image_bytes: int = 5 * 1024 * 1024
     max_upload_bytes: int = 8 * 1024 * 1024
     testing: bool = False
-    extra: dict = field(default_factory=dict)
 
     @classmethod
     def from_env(cls) -> "Config":

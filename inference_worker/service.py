@@ -11,7 +11,6 @@ from inference_worker import schemas
 from inference_worker.batcher import Batcher
 from inference_worker.config import Config
 from inference_worker.images import ImageLoader
-from inference_worker.postprocess import polygons_bbox
 from inference_worker.predictor import Predictor
 from inference_worker.preprocess import points_bbox
 from storage.factory import StoreSettings, store_for

@@ -1,7 +1,7 @@
 """Samples: the filtered list, annotations, uploads, deletion, and inference on a sample."""
 from __future__ import annotations
 
-from flask import current_app, jsonify, request
+from flask import current_app, request
 from flask_smorest import Blueprint
 
 from ..auth import current_user

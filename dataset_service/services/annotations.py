@@ -1,7 +1,7 @@
 """Labeling a sample: read its objects, save a new set with authorship, write the sibling XML."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -32,7 +32,6 @@ class SampleAnnotation:
     saved_at: datetime | None = None
     width: int | None = None
     height: int | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def load_objects(session: Session, sample_id: int) -> list[AnnotationObject]:
