@@ -31,6 +31,12 @@ def settings():
     return current_app.config["SERVICE"].store_settings
 
 
+def sample_and_dataset(sample_id: int):
+    """Return a sample and its dataset, or raise NotFound."""
+    sample = samples.get_sample(db(), sample_id)
+    return sample, datasets.get_dataset(db(), sample.dataset_id)
+
+
 def sample_filter(args: dict) -> SampleFilter:
     """Build the service's filter from parsed query arguments."""
     return SampleFilter(labels=args.get("label") or [], **{k: args[k] for k in FILTER_FIELDS if k in args})
@@ -76,8 +82,7 @@ def upload_images(dataset_id):
 @blp.response(200, SampleOut)
 def get_sample(sample_id):
     """Return one sample."""
-    sample = samples.get_sample(db(), sample_id)
-    dataset = datasets.get_dataset(db(), sample.dataset_id)
+    sample, dataset = sample_and_dataset(sample_id)
     return samples.describe(db(), dataset, [sample])[0]
 
 
@@ -93,8 +98,7 @@ def get_annotation(sample_id):
 @blp.response(200, AnnotationOut)
 def put_annotation(data, sample_id):
     """Replace a sample's objects; a stale revision gets 409 with the current annotation."""
-    sample = samples.get_sample(db(), sample_id)
-    dataset = datasets.get_dataset(db(), sample.dataset_id)
+    sample, dataset = sample_and_dataset(sample_id)
     try:
         result = annotations.save_annotation(db(), dataset, sample, data["revision"], data["objects"], current_user(), settings())
     except Conflict as exc:
@@ -109,8 +113,7 @@ def put_annotation(data, sample_id):
 @blp.response(200, InferOut)
 def infer(data, sample_id):
     """Ask the inference worker for the outline given four extreme points."""
-    sample = samples.get_sample(db(), sample_id)
-    dataset = datasets.get_dataset(db(), sample.dataset_id)
+    sample, dataset = sample_and_dataset(sample_id)
     config = current_app.config["SERVICE"]
     uri = str(samples.sample_uri(dataset, sample))
     return inference.extreme_points(config.worker_url, uri, data["points"], config.worker_timeout_s)

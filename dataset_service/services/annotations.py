@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from storage.annotations import AnnotatedObject, Annotation, write_annotation
@@ -140,16 +140,18 @@ def refresh_sample_index(session: Session, sample: Sample) -> None:
     """Recompute the sample's labeled state, label set and labeler set from its objects."""
     session.execute(delete(SampleLabel).where(SampleLabel.sample_id == sample.id))
     session.execute(delete(SampleLabeler).where(SampleLabeler.sample_id == sample.id))
-    label_ids = set(session.scalars(select(AnnotationObject.label_id).where(AnnotationObject.sample_id == sample.id)))
-    users = set(session.scalars(select(AnnotationObject.created_by_id).where(AnnotationObject.sample_id == sample.id)))
-    users |= set(session.scalars(select(AnnotationObject.updated_by_id).where(AnnotationObject.sample_id == sample.id)))
-    users.discard(None)
+    rows = session.execute(
+        select(AnnotationObject.label_id, AnnotationObject.created_by_id, AnnotationObject.updated_by_id, AnnotationObject.updated_at)
+        .where(AnnotationObject.sample_id == sample.id)
+    ).all()
+    label_ids = {row.label_id for row in rows}
+    users = {u for row in rows for u in (row.created_by_id, row.updated_by_id) if u is not None}
     if label_ids:
         session.execute(insert(SampleLabel), [{"sample_id": sample.id, "label_id": i} for i in sorted(label_ids)])
     if users:
         session.execute(insert(SampleLabeler), [{"sample_id": sample.id, "user_id": i, "dataset_id": sample.dataset_id} for i in sorted(users)])
     sample.labeled = bool(label_ids)
-    sample.labeled_at = session.scalar(select(func.max(AnnotationObject.updated_at)).where(AnnotationObject.sample_id == sample.id))
+    sample.labeled_at = max((row.updated_at for row in rows), default=None)
     session.flush()
 
 
