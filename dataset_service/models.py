@@ -157,6 +157,18 @@ class DatasetStats(Base):
     labeled: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+class SyncListed(Base):
+    """The keys a running sync has listed (images and XML), so that the samples it did not list
+    can be found at the end whatever order the object store lists in. Emptied when the sync ends;
+    UNLOGGED on PostgreSQL (scratch data: nothing is lost if a crash empties it)."""
+
+    __tablename__ = "sync_listed"
+
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
+    key: Mapped[str] = mapped_column(KeyString, primary_key=True)
+    etag: Mapped[str] = mapped_column(String(128))
+
+
 class AnnotationObject(Base):
     """One labeled object (a polygon) on a sample, with its authorship."""
 

@@ -48,6 +48,20 @@ def jitter_colour(crop: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.clip(x, 0, 255).astype(np.uint8)
 
 
+def paste_onto(image: np.ndarray, mask: np.ndarray, background: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Paste the masked object onto `background` (resized to the image's frame), edges feathered.
+
+    The target stays the object's own mask; whatever the background holds is background.
+    """
+    h, w = mask.shape
+    if rng.random() < 0.5:
+        background = background[:, ::-1]
+    back = cv2.resize(background, (w, h), interpolation=cv2.INTER_LINEAR)
+    alpha = cv2.GaussianBlur(mask.astype(np.float32), (3, 3), 0)[..., None]
+    out = image.astype(np.float32) * alpha + back.astype(np.float32) * (1 - alpha)
+    return np.clip(out, 0, 255).astype(np.uint8), mask
+
+
 def training_sample(image: np.ndarray, mask: np.ndarray, rng: np.random.Generator, size: int = INPUT_SIZE) -> tuple[np.ndarray, np.ndarray]:
     """Return (4 x size x size network input, 1 x size x size soft target) for one object."""
     image, mask = flip(image, mask, rng)

@@ -20,10 +20,10 @@ import torch
 from torch.nn import functional as F
 
 from inference_worker import data
-from inference_worker.augment import training_sample
+from inference_worker.augment import paste_onto, training_sample
 from inference_worker.extreme_points import extreme_points
 from inference_worker.network import ExtremePointNet, load_imagenet_encoder
-from inference_worker.predictor import Predictor
+from inference_worker.predictor import Predictor, load_weights
 from inference_worker.preprocess import INPUT_SIZE
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -52,6 +52,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--checkpoint-minutes", type=float, default=5.0)
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--init", type=Path, help="start a new run from exported weights (e.g. the committed ones) instead of ImageNet")
+    parser.add_argument("--paste-prob", type=float, default=0.0, help="chance of pasting the object onto another training image")
     return parser.parse_args(argv)
 
 
@@ -151,8 +153,18 @@ class Run:
         latest = args.checkpoints / "latest.pt"
         if latest.exists():
             self.resume(latest)
+        elif args.init:
+            self.start_from_weights(args.init)
         else:
             load_imagenet_encoder(self.model, str(imagenet_weights(args.variant)))
+
+    def start_from_weights(self, path: Path) -> None:
+        """Begin a fresh schedule from exported serving weights (fine-tuning a committed model)."""
+        model, meta = load_weights(path)
+        if model.variant != self.args.variant:
+            raise SystemExit(f"--init {path} is {model.variant}, not --variant {self.args.variant}")
+        self.model.load_state_dict(model.state_dict())
+        print(f"initialised from {path} ({meta.get('name')}@{meta.get('version')}, step {meta.get('step')})", flush=True)
 
     def resume(self, path: Path) -> None:
         """Continue from a checkpoint; a new --until or --minutes replaces the saved deadline."""
@@ -207,11 +219,20 @@ class Run:
         print(f"checkpoint epoch {self.epoch} step {self.step}: val IoU {score:.4f} (best {self.best_iou:.4f})", flush=True)
 
 
-def batches(samples: list, rng: np.random.Generator, batch_size: int):
-    """Yield (inputs, targets) tensors over one shuffled epoch of augmented samples."""
+def batches(samples: list, rng: np.random.Generator, batch_size: int, paste_prob: float = 0.0):
+    """Yield (inputs, targets) tensors over one shuffled epoch of augmented samples.
+
+    With `paste_prob`, an object is first pasted onto another training image (copy-paste):
+    the same 800 objects then appear against many backgrounds.
+    """
     order = rng.permutation(len(samples))
     for start in range(0, len(order) - batch_size + 1, batch_size):
-        pairs = [training_sample(*samples[i], rng) for i in order[start:start + batch_size]]
+        pairs = []
+        for i in order[start:start + batch_size]:
+            image, mask = samples[i]
+            if rng.random() < paste_prob:
+                image, mask = paste_onto(image, mask, samples[int(rng.integers(len(samples)))][0], rng)
+            pairs.append(training_sample(image, mask, rng))
         yield torch.from_numpy(np.stack([x for x, _ in pairs])), torch.from_numpy(np.stack([y for _, y in pairs]))
 
 
@@ -228,7 +249,7 @@ def train(args: argparse.Namespace) -> None:
     last_save, window_start, seen = time.time(), time.time(), 0
     run.model.train()
     while not run.out_of_time():
-        for inputs, targets in batches(samples, rng, args.batch_size):
+        for inputs, targets in batches(samples, rng, args.batch_size, args.paste_prob):
             loss, lr = run.train_step(inputs, targets)
             seen += len(inputs)
             if run.step % LOG_EVERY == 0:

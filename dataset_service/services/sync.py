@@ -3,22 +3,26 @@
 One pass over the listing, page by page (read ahead by `listing`: a thread, then a helper
 process for long listings):
 
-1. each page is compared in bulk with the samples stored in the page's key range (S3 lists keys
-   in byte order, so consecutive pages cover consecutive ranges, and the range after the last
-   page is what remains): new images are inserted, images whose ETag or size changed are updated
-   (their size forgotten), stored samples in the range that were not listed are deleted, and the
-   page's transaction commits;
-2. an image whose sibling XML is listed and differs from the one we last wrote or imported
-   (`xml_etag`) has it fetched and parsed concurrently (`object_reads`), and imported in batches:
-   objects, labels (unknown ones created with distinct colours), attribution, and the image size
-   from the XML's `<size>`; the stage "importing" waits for the last of them;
-3. stage "reading image sizes": the samples whose width is still unknown are read with ranged
+1. each page's keys are recorded in `sync_listed`, and its images are compared in bulk, by key,
+   with the samples stored under the same keys: new images are inserted, images whose ETag or
+   size changed are updated (their size forgotten), and the page's transaction commits;
+2. a sibling XML that differs from the one we last wrote or imported (`xml_etag`) is fetched and
+   parsed concurrently (`object_reads`) and imported in batches: objects, labels (unknown ones
+   created with distinct colours), attribution, and the image size from the XML's `<size>`. An
+   XML is matched with its image(s) when it is listed (the image was listed before it: a folder's
+   files come in name order and "stem.jpg" < "stem.xml"); should a store list an XML first, the
+   image finds it in `sync_listed` when it comes;
+3. once the listing ends, the samples it did not list are deleted with one anti-join against
+   `sync_listed`; the stage "importing" waits for the last imports;
+4. stage "reading image sizes": the samples whose width is still unknown are read with ranged
    GETs of their first bytes, concurrently, and stored in batches.
 
+Nothing depends on the order of the listing: S3 lists in byte order, SeaweedFS lists a folder
+before siblings such as "cats.jpg" next to "cats/", and both are synchronized exactly.
 Memory stays bounded by a page plus a fixed number of reads in flight. A malformed XML or an
 undecodable image sets the sample's `error` and a job error, and the sync goes on; an object
-store that stops answering fails the job, and running it again finishes the work: every step
-is keyed by (dataset, key), so nothing is duplicated or lost.
+store that stops answering fails the job before anything is deleted, and running it again
+finishes the work: every step is keyed by (dataset, key), so nothing is duplicated or lost.
 """
 from __future__ import annotations
 
@@ -35,7 +39,7 @@ from datetime import datetime
 from typing import Any
 
 import psycopg
-from sqlalchemy import bindparam, delete, insert, select, text, update
+from sqlalchemy import and_, bindparam, delete, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -47,14 +51,13 @@ from storage.paths import is_annotation_key, is_image_key, sibling_xml_key
 from storage.uris import parse_uri
 
 from ..config import Config
-from ..models import AnnotationObject, Dataset, Label, Sample, SampleLabel, SampleLabeler, User, utcnow
+from ..models import AnnotationObject, Dataset, Label, Sample, SampleLabel, SampleLabeler, SyncListed, User, utcnow
 from . import listing
 from .image_probe import UndecodableImage, probe_size
 from .labels import next_color
 from .object_reads import Reads
 
 PAGE_SIZE = 1000
-STORED_CHUNK = 5000  # stored rows read at once within one page's key range
 IN_FLIGHT = 16  # chunks of reads submitted and not yet written
 IMPORT_BATCH = 200
 SIZE_CHUNK = 500
@@ -66,6 +69,7 @@ STAGES = ("listing", "importing", "reading image sizes")
 log = logging.getLogger(__name__)
 samples = Sample.__table__
 objects_table = AnnotationObject.__table__
+listed = SyncListed.__table__
 
 
 @dataclass
@@ -106,23 +110,20 @@ class Fetched:
 
 @dataclass
 class PagePlan:
-    """What one key range changes: rows to insert and update, sample ids to delete."""
+    """What one page changes: rows to insert and update, and what stays as it is."""
 
     new: list[ObjectInfo] = field(default_factory=list)
     changed: list[tuple[Stored, ObjectInfo]] = field(default_factory=list)
     unchanged: list[Stored] = field(default_factory=list)
-    gone: list[int] = field(default_factory=list)
 
 
-def plan_range(images: dict[str, ObjectInfo], stored: Iterable[Stored], started_at: datetime) -> PagePlan:
-    """Compare the images listed in a key range with the samples stored in the same range."""
+def plan_page(images: dict[str, ObjectInfo], stored: Iterable[Stored]) -> PagePlan:
+    """Compare the images of a page with the samples stored under the same keys."""
     plan = PagePlan()
     seen: set[str] = set()
     for row in stored:
         info = images.get(row.key)
         if info is None:
-            if row.added_at < started_at:  # a sample added while we listed may not be listed yet
-                plan.gone.append(row.id)
             continue
         seen.add(row.key)
         if info.etag != row.etag or info.size != row.size:
@@ -131,6 +132,12 @@ def plan_range(images: dict[str, ObjectInfo], stored: Iterable[Stored], started_
             plan.unchanged.append(row)
     plan.new = [info for key, info in images.items() if key not in seen]
     return plan
+
+
+def xml_stem_range(xml_key: str) -> tuple[str, str]:
+    """Return [low, high): the keys that start with "<folder>/<stem>." where the images of this XML lie."""
+    stem = xml_key[: xml_key.rindex(".") + 1]
+    return stem, stem[:-1] + "/"  # "/" follows "." in byte order: every key starting with stem + "."
 
 
 # --- the job ------------------------------------------------------------------------------------
@@ -188,72 +195,96 @@ class Synchronizer:
     # --- listing and comparing ---
 
     def list_and_import(self, reads: Reads) -> None:
-        """Walk the listing page by page; import sibling XML as the pages go."""
+        """Walk the listing page by page, importing sibling XML as the pages go; then delete what
+        was not listed."""
         self.job.stage = STAGES[0]
         self.writer = BatchWriter(self.write_batch)
         imports = Window(IN_FLIGHT)
-        waiting: list[Candidate] = []  # images whose XML key lies beyond the listed range
-        low: str | None = None
+        self.forget_listed()
+        in_order, last = True, ""
         for page in listing.pages(self.store, self.config.store_settings, self.root, PAGE_SIZE):
             self.job.check()
-            high = page[-1].key
-            check_order(page, low)
             images = {o.key: o for o in page if is_image_key(o.key)}
             xml = {o.key: o.etag for o in page if is_annotation_key(o.key)}
-            waiting += self.apply_page(low, high, images)
+            # In byte order an image's XML ("stem.xml") never comes before the image; in any
+            # other order, the images of this page may have their XML on an earlier page.
+            in_order = in_order and all(a.key < b.key for a, b in zip(page, page[1:])) and (not page or page[0].key > last)
+            ready = self.apply_page(images, xml, look_back=not in_order)
+            last = page[-1].key if page else last
             self.job.advance("listed", len(images))
-            ready = [c for c in waiting if c.xml_key <= high]
-            waiting = [c for c in waiting if c.xml_key > high]
-            self.queue_imports(reads, imports, ready, xml)
-            low = high
-        self.apply_page(low, None, {})  # after the last key (everything, when nothing was listed)
-        self.queue_imports(reads, imports, waiting, {})
+            self.queue_imports(reads, imports, ready)
+            self.job.advance("processed", len(images))
+        self.delete_unlisted()
         log.info("sync job %s: listing done, %d import chunks still in flight", self.job.job_id, len(imports.pending))
         self.job.stage = STAGES[1]
         self.write_imports(imports.drain(), force=True)
         self.writer.close()
+        self.forget_listed()
 
-    def apply_page(self, low: str | None, high: str | None, images: dict[str, ObjectInfo]) -> list[Candidate]:
-        """Insert, update and delete the samples of the key range (low, high]; return its XML candidates."""
+    def apply_page(self, images: dict[str, ObjectInfo], xml: dict[str, str], look_back: bool) -> list[tuple[Candidate, str]]:
+        """Record the page's keys, insert and update its samples; return the XML to import with
+        their ETags."""
         with self.transaction() as session:
-            plan = PagePlan(new=list(images.values()))
-            remaining = dict(images)
-            for chunk in self.stored_chunks(session, low, high):
-                part = plan_range(remaining, chunk, self.started_at)
-                self.write_plan(session, PagePlan(gone=part.gone))
-                for row, _ in part.changed:
-                    remaining.pop(row.key)
-                for row in part.unchanged:
-                    remaining.pop(row.key)
-                plan.changed += part.changed
-                plan.unchanged += part.unchanged
-                self.job.count("deleted", len(part.gone))
-            plan.new = list(remaining.values())
+            record_listed(session, self.job.job_id, [(o.key, o.etag) for o in images.values()] + list(xml.items()))
+            plan = plan_page(images, self.stored_by_keys(session, list(images)))
             self.write_plan(session, plan)
+            todo = self.xml_candidates(session, xml)
+            if look_back:
+                todo += self.earlier_xml(session, plan, xml)
         self.job.count("added", len(plan.new))
         self.job.count("updated", len(plan.changed))
         self.job.count("unchanged", len(plan.unchanged))
-        return (
-            [Candidate(o.key, sibling_xml_key(o.key), 0, None) for o in plan.new]
-            + [Candidate(r.key, sibling_xml_key(r.key), r.revision, r.xml_etag) for r, _ in plan.changed]
-            + [Candidate(r.key, sibling_xml_key(r.key), r.revision, r.xml_etag) for r in plan.unchanged]
-        )
+        return todo
 
-    def stored_chunks(self, session: Session, low: str | None, high: str | None) -> Iterator[list[Stored]]:
-        """Yield the stored samples with low < key <= high, in key order, a chunk at a time."""
-        while True:
-            query = select(samples.c.id, samples.c.key, samples.c.etag, samples.c.size, samples.c.xml_etag,
-                           samples.c.revision, samples.c.error, samples.c.added_at).where(samples.c.dataset_id == self.dataset_id)
-            if low is not None:
-                query = query.where(samples.c.key > low)
-            if high is not None:
-                query = query.where(samples.c.key <= high)
-            rows = [Stored(*row) for row in session.execute(query.order_by(samples.c.key).limit(STORED_CHUNK))]
-            if rows:
-                yield rows
-            if len(rows) < STORED_CHUNK:
-                return
-            low = rows[-1].key
+    def stored_by_keys(self, session: Session, keys: list[str]) -> list[Stored]:
+        """Return the stored samples with these keys."""
+        if not keys:
+            return []
+        query = select(samples.c.id, samples.c.key, samples.c.etag, samples.c.size, samples.c.xml_etag,
+                       samples.c.revision, samples.c.error, samples.c.added_at)
+        return [Stored(*row) for row in session.execute(query.where(samples.c.dataset_id == self.dataset_id, samples.c.key.in_(keys)))]
+
+    def xml_candidates(self, session: Session, xml: dict[str, str]) -> list[tuple[Candidate, str]]:
+        """Return the stored images of the page's XML whose XML differs from the one we last saw."""
+        if not xml:
+            return []
+        ranges = [xml_stem_range(key) for key in xml]
+        rows = session.execute(
+            select(samples.c.key, samples.c.revision, samples.c.xml_etag)
+            .where(samples.c.dataset_id == self.dataset_id, or_(*(and_(samples.c.key >= lo, samples.c.key < hi) for lo, hi in ranges)))
+        )
+        out = []
+        for key, revision, xml_etag in rows:
+            xml_key = sibling_xml_key(key) if is_image_key(key) else None
+            if xml_key in xml and xml[xml_key] != xml_etag:
+                out.append((Candidate(key, xml_key, revision, xml_etag), xml[xml_key]))
+        return out
+
+    def earlier_xml(self, session: Session, plan: PagePlan, xml: dict[str, str]) -> list[tuple[Candidate, str]]:
+        """Return the new and changed images of the page whose XML was listed on an earlier page."""
+        mine = [Candidate(o.key, sibling_xml_key(o.key), 0, None) for o in plan.new]
+        mine += [Candidate(r.key, sibling_xml_key(r.key), r.revision, r.xml_etag) for r, _ in plan.changed]
+        mine += [Candidate(r.key, sibling_xml_key(r.key), r.revision, r.xml_etag) for r in plan.unchanged]
+        mine = [c for c in mine if c.xml_key not in xml]  # those are matched by xml_candidates
+        if not mine:
+            return []
+        etags = dict(session.execute(select(listed.c.key, listed.c.etag).where(
+            listed.c.job_id == self.job.job_id, listed.c.key.in_({c.xml_key for c in mine}))).all())
+        return [(c, etags[c.xml_key]) for c in mine if c.xml_key in etags and etags[c.xml_key] != c.xml_etag]
+
+    def delete_unlisted(self) -> None:
+        """Delete the samples the listing did not show (those added since it started stay)."""
+        with self.transaction() as session:
+            result = session.execute(delete(samples).where(
+                samples.c.dataset_id == self.dataset_id, samples.c.added_at < self.started_at,
+                ~select(listed.c.key).where(listed.c.job_id == self.job.job_id, listed.c.key == samples.c.key).exists(),
+            ))
+        self.job.count("deleted", result.rowcount)
+
+    def forget_listed(self) -> None:
+        """Empty this job's listed keys (left over by an earlier attempt, or done with)."""
+        with self.transaction() as session:
+            session.execute(delete(listed).where(listed.c.job_id == self.job.job_id))
 
     def write_plan(self, session: Session, plan: PagePlan) -> None:
         """Apply a page's inserts, updates and deletes in bulk; flush."""
@@ -267,17 +298,13 @@ class Synchronizer:
             {"id": r.id, "etag": o.etag, "size": o.size, "created_at": o.last_modified, "width": None, "height": None, "error": None}
             for r, o in plan.changed
         ])
-        for start in range(0, len(plan.gone), STORED_CHUNK):
-            session.execute(delete(samples).where(samples.c.id.in_(plan.gone[start:start + STORED_CHUNK])))
 
     # --- sibling XML ---
 
-    def queue_imports(self, reads: Reads, imports: Window, ready: list[Candidate], xml: dict[str, str]) -> None:
-        """Fetch the XML that changed since we last saw it; write what has arrived."""
-        todo = [(c, xml[c.xml_key]) for c in ready if c.xml_key in xml and xml[c.xml_key] != c.xml_etag]
+    def queue_imports(self, reads: Reads, imports: Window, todo: list[tuple[Candidate, str]]) -> None:
+        """Fetch the XML to import; write what has arrived."""
         if todo:
             self.write_imports(imports.add(reads.submit(fetch_annotation, todo)))
-        self.job.advance("processed", len(ready))
         self.write_imports(imports.ready())
 
     def write_imports(self, chunks: list[list[Fetched | None]], force: bool = False) -> None:
@@ -388,11 +415,12 @@ class Importer:
 
     def write(self, batch: list[Fetched]) -> None:
         current = self.lock(batch)
-        good, bad = [], []
+        good, bad, seen = [], [], set()
         for f in batch:
             row = current.get(f.candidate.key)
-            if row is None or row.revision != f.candidate.revision:
-                continue  # deleted, or saved by someone since we compared: their work wins
+            if row is None or row.revision != f.candidate.revision or f.candidate.key in seen:
+                continue  # deleted, saved by someone since we compared (their work wins), or already here
+            seen.add(f.candidate.key)
             f.sample_id, f.error = row.id, row.error
             problem = f.problem or self.check(f.annotation)
             (bad if problem else good).append((f, problem))
@@ -533,6 +561,20 @@ def insert_samples(session: Session, rows: list[dict[str, Any]]) -> None:
     session.execute(insert_ignoring_duplicates(session), rows)
 
 
+def record_listed(session: Session, job_id: int, keys: list[tuple[str, str]]) -> None:
+    """Remember the (key, ETag) pairs a sync listed (COPY on PostgreSQL)."""
+    if not keys:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        connection = session.connection().connection.driver_connection
+        with connection.cursor() as cursor:
+            with cursor.copy("COPY sync_listed (job_id, key, etag) FROM STDIN") as copy:
+                for key, etag in keys:
+                    copy.write_row((job_id, key, etag))
+        return
+    session.execute(insert(listed), [{"job_id": job_id, "key": key, "etag": etag} for key, etag in keys])
+
+
 def copy_samples(session: Session, rows: list[dict[str, Any]]) -> None:
     """COPY rows into samples on the session's own connection (inside its transaction)."""
     connection = session.connection().connection.driver_connection
@@ -549,15 +591,6 @@ def insert_ignoring_duplicates(session: Session):
     if module is None:
         return insert(samples)
     return module.insert(samples).on_conflict_do_nothing(index_elements=["dataset_id", "key"])
-
-
-def check_order(page: list[ObjectInfo], low: str | None) -> None:
-    """Refuse a listing that is not in key order: the range comparison would delete wrongly."""
-    previous = low
-    for info in page:
-        if previous is not None and info.key <= previous:
-            raise RuntimeError(f"the object store listed {info.key!r} after {previous!r}: listings must be in key order")
-        previous = info.key
 
 
 class BatchWriter:

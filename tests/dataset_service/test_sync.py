@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from dataset_service.models import Job, Sample
-from dataset_service.services import object_reads, sync
-from dataset_service.services.sync import Stored, plan_range
+from dataset_service.models import Job, Sample, SyncListed
+from dataset_service.services import listing, object_reads, sync
+from dataset_service.services.sync import Stored, plan_page, xml_stem_range
 from storage.annotations import AnnotatedObject, Annotation, read_annotation, write_annotation
 from storage.objects import ObjectInfo
 
@@ -385,19 +385,87 @@ def test_unreachable_queue_fails_the_job_with_503(app, admin, dataset):
     assert jobs[0]["status"] == "failed" and "queue" in jobs[0]["error"]
 
 
-# --- the range comparison alone ----------------------------------------------------------------
+# --- listing order -------------------------------------------------------------------------------
 
 
-def test_plan_range_sorts_new_changed_unchanged_and_gone():
+FOLDER_BESIDE_FILES = ["cats/x.jpg", "cats/x-2.jpg", "cats/x/inner.png", "cats/x.y/z.png", "cats/x/y/deep.png", "cats/x0.png"]
+
+
+def put_folder_beside_files(store, bucket: str) -> None:
+    """Keys whose S3 byte order ("x-2.jpg" < "x.jpg" < "x/") differs from SeaweedFS's folder-first walk."""
+    for key in FOLDER_BESIDE_FILES:
+        store.put(bucket, key, image_bytes(10, 8))
+    store.put(bucket, "cats/x.xml", our_xml("x.jpg", 10, 8, ("cat", "admin")))
+    store.put(bucket, "cats/x/inner.xml", our_xml("inner.png", 10, 8, ("dog", "admin")))
+
+
+@pytest.mark.parametrize("runner_kind", ["threads"], indirect=True)
+def test_a_folder_beside_files_of_the_same_stem_syncs_exactly(app, admin, dataset, s3_server, monkeypatch):
+    """SeaweedFS lists "cats/x/" before "cats/x-2.jpg" and "cats/x.jpg": nothing may be deleted wrongly."""
+    store, bucket, ds = s3_server.store, bucket_of(dataset), dataset["id"]
+    put_folder_beside_files(store, bucket)
+    monkeypatch.setattr(sync, "PAGE_SIZE", 2)  # the out-of-order keys fall on different pages
+    first = run_sync(admin, ds)
+    assert first["status"] == "completed", first
+    assert counts(first) == (9, 0, 0, 0, 2, 0)
+    found = all_samples(admin, ds)
+    assert set(FOLDER_BESIDE_FILES) <= set(found) and len(found) == 9
+    assert found["cats/x.jpg"]["labels"] == ["cat"] and found["cats/x/inner.png"]["labels"] == ["dog"]
+
+    again = run_sync(admin, ds)
+    assert counts(again) == (0, 0, 0, 9, 0, 0), again
+
+    store.delete(bucket, "cats/x-2.jpg")
+    store.delete(bucket, "cats/x/y/deep.png")
+    store.put(bucket, "cats/x.xml", our_xml("x.jpg", 10, 8, ("zebra", "admin")))
+    churn = run_sync(admin, ds)
+    assert counts(churn) == (0, 0, 2, 7, 1, 0), churn
+    found = all_samples(admin, ds)
+    assert "cats/x-2.jpg" not in found and "cats/x/y/deep.png" not in found
+    assert found["cats/x.jpg"]["labels"] == ["zebra"] and found["cats/x/inner.png"]["labels"] == ["dog"]
+    with app.extensions["db_sessionmaker"]() as session:
+        assert session.scalar(select(func.count()).select_from(SyncListed)) == 0  # the scratch keys are gone
+
+
+@pytest.mark.parametrize("runner_kind", ["threads"], indirect=True)
+def test_a_store_listing_in_any_order_still_imports_each_xml_once(app, admin, dataset, s3_server, monkeypatch):
+    """A store that lists XML before its image (reverse order here): the image finds it in sync_listed."""
+    store, bucket, ds = s3_server.store, bucket_of(dataset), dataset["id"]
+    put_folder_beside_files(store, bucket)
+    real_pages = listing.pages
+
+    def reversed_pages(*args):
+        keys = [info for page in real_pages(*args) for info in page][::-1]
+        return iter([keys[i:i + 3] for i in range(0, len(keys), 3)])
+
+    monkeypatch.setattr(listing, "pages", reversed_pages)
+    job = run_sync(admin, ds)
+    assert counts(job) == (9, 0, 0, 0, 2, 0), job
+    found = all_samples(admin, ds)
+    assert found["cats/x.jpg"]["labels"] == ["cat"] and found["cats/x/inner.png"]["labels"] == ["dog"]
+    store.put(bucket, "cats/x/inner.xml", our_xml("inner.png", 10, 8, ("zebra", "admin")))
+    job = run_sync(admin, ds)
+    assert counts(job) == (0, 0, 0, 9, 1, 0), job
+    assert all_samples(admin, ds)["cats/x/inner.png"]["labels"] == ["zebra"]
+
+
+def test_plan_page_sorts_new_changed_and_unchanged():
     when = datetime(2026, 1, 1, tzinfo=timezone.utc)
     info = {k: ObjectInfo(k, size, etag, when) for k, size, etag in (("a.png", 1, "x"), ("b.png", 2, "y"), ("d.png", 4, "w"))}
     stored = [Stored(1, "a.png", "x", 1, None, 0, None, when), Stored(2, "b.png", "old", 2, None, 0, None, when),
-              Stored(3, "c.png", "z", 3, None, 0, None, when), Stored(4, "e.png", "v", 5, None, 0, None, when + timedelta(hours=1))]
-    plan = plan_range(info, stored, started_at=when + timedelta(minutes=1))
+              Stored(3, "c.png", "z", 3, None, 0, None, when)]
+    plan = plan_page(info, stored)
     assert [o.key for o in plan.new] == ["d.png"]
     assert [(r.key, o.etag) for r, o in plan.changed] == [("b.png", "y")]
     assert [r.key for r in plan.unchanged] == ["a.png"]
-    assert plan.gone == [3]  # e.png was added after the sync started: it may simply not be listed yet
+
+
+def test_xml_stem_range_holds_exactly_the_keys_of_that_stem():
+    low, high = xml_stem_range("a/cats.xml")
+    inside = ["a/cats.jpg", "a/cats.PNG", "a/cats.jpeg", "a/cats.x/y.png"]
+    outside = ["a/cats-2.jpg", "a/cats/b.png", "a/cats0.png", "a/cat.png", "a/catsz.jpg"]
+    assert all(low <= k < high for k in inside)
+    assert not any(low <= k < high for k in outside)
 
 
 @pytest.mark.parametrize("runner_kind", ["threads"], indirect=True)
