@@ -2,10 +2,11 @@
 
 Parsing ListObjectsV2 answers is CPU work in botocore (about half a core at 7,000 keys/s here),
 and a sync's own work on each page competes with it for the GIL. Short listings are read by a
-thread. Once a listing has a second page, a spawned helper process lists again from the start
-(the store interface has no "start after"), and as soon as it delivers, the thread stops and the
-helper's pages are used, without the keys already consumed. A daemonic process (a Celery
-prefork child) cannot have children and keeps to the thread.
+thread. Once a listing has a second page, a spawned helper process lists again from the start,
+and as soon as it delivers, the thread stops and the helper's pages are used, without the keys
+the thread already delivered. Those are remembered as a set (a few pages' worth), not as "every
+key up to the last one": SeaweedFS does not list in byte order, so a key comparison would drop
+keys. A daemonic process (a Celery prefork child) cannot have children and keeps to the thread.
 """
 from __future__ import annotations
 
@@ -26,13 +27,13 @@ _END = None
 def pages(store: ObjectStore, settings: StoreSettings, root: ObjectURI, page_size: int) -> Iterator[list[ObjectInfo]]:
     """Yield the listing of `root`, page by page, in key order, read ahead of the caller."""
     helper_allowed = not multiprocessing.current_process().daemon
-    last: str | None = None
+    delivered: set[str] = set()
     helper: HelperFeed | None = None
     thread = ThreadFeed(store.list_pages(root.bucket, root.key, page_size))
     try:
         for count, page in enumerate(thread, 1):
             yield page
-            last = page[-1].key
+            delivered.update(info.key for info in page)
             if helper_allowed and count == THREAD_PAGES and len(page) == page_size:
                 helper = HelperFeed(settings, root, page_size)
             if helper is not None and helper.started():
@@ -41,10 +42,9 @@ def pages(store: ObjectStore, settings: StoreSettings, root: ObjectURI, page_siz
             return
         thread.close()
         for page in helper:
-            page = [info for info in page if info.key > last]
+            page = [info for info in page if info.key not in delivered]
             if page:
                 yield page
-                last = page[-1].key
     finally:
         thread.close()
         if helper is not None:

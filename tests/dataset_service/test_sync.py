@@ -19,6 +19,7 @@ from dataset_service.services import listing, object_reads, sync
 from dataset_service.services.sync import Stored, plan_page, xml_stem_range
 from storage.annotations import AnnotatedObject, Annotation, read_annotation, write_annotation
 from storage.objects import ObjectInfo
+from storage.uris import parse_uri
 
 from .conftest import image_bytes
 
@@ -447,6 +448,30 @@ def test_a_store_listing_in_any_order_still_imports_each_xml_once(app, admin, da
     job = run_sync(admin, ds)
     assert counts(job) == (0, 0, 0, 9, 1, 0), job
     assert all_samples(admin, ds)["cats/x/inner.png"]["labels"] == ["zebra"]
+
+
+def test_the_listing_helper_takes_over_without_dropping_keys_out_of_byte_order(s3_server, monkeypatch):
+    """The thread's first page ends inside "p/x/", which SeaweedFS walks before "p/x-2.jpg" and
+    "p/x.jpg": the helper process's pages must still deliver those two, and nothing twice."""
+    store, bucket = s3_server.store, f"order-{RUN_ID}"
+    store.ensure_bucket(bucket)
+    keys = ["p/x/a.png", "p/x/b.png", "p/x-2.jpg", "p/x.jpg", "p/y.png"]
+    for key in keys:
+        store.put(bucket, key, b"x")
+    real_started = listing.HelperFeed.started
+
+    def started(self):  # wait for the helper: the switch happens after the first page, always
+        deadline = time.monotonic() + 60
+        while not real_started(self):
+            assert time.monotonic() < deadline, "the listing helper did not start"
+            time.sleep(0.05)
+        return True
+
+    monkeypatch.setattr(listing.HelperFeed, "started", started)
+    root = parse_uri(f"s3://{bucket}/p/")
+    pages = list(listing.pages(store, s3_server.settings, root, 2))
+    listed = [info.key for page in pages for info in page]
+    assert sorted(listed) == sorted(keys) and len(listed) == len(keys)
 
 
 def test_plan_page_sorts_new_changed_and_unchanged():
