@@ -117,6 +117,16 @@ def gunicorn(app_spec: str, port: int, env: dict[str, str], log: Path, workers: 
     return subprocess.Popen(command, env=env, start_new_session=True)
 
 
+def celery_worker(env: dict[str, str], log: Path) -> subprocess.Popen:
+    """Start a Celery worker for the jobs (when a broker is configured: REDIS_URL or CELERY_BROKER_URL)."""
+    command = [
+        sys.executable, "-m", "celery", "-A", "dataset_service.jobs.celery_app", "worker",
+        "-Q", env.get("CELERY_QUEUE") or "jobs", "--pool", "threads", "-c", "2",
+        "--loglevel", "INFO", "--logfile", str(log),
+    ]
+    return subprocess.Popen(command, env=env, start_new_session=True)
+
+
 def main() -> int:
     """Run the stack until interrupted."""
     from storage.seaweedfs import SeaweedFS
@@ -166,6 +176,9 @@ def main() -> int:
         children.append(worker)
         api = gunicorn("dataset_service:create_app()", api_port, env, var_dir / "api.log", 2, 8)
         children.append(api)
+        broker = env.get("CELERY_BROKER_URL") or env.get("REDIS_URL")
+        if broker:
+            children.append(celery_worker(env, var_dir / "jobs.log"))
         wait_http(f"http://127.0.0.1:{api_port}/healthz", 60, api)
         wait_http(f"http://127.0.0.1:{worker_port}/healthz", 120, worker)
         print_table(api_port, s3_port, worker_port, access, secret, var_dir, login_line, demo_line)
@@ -180,6 +193,14 @@ def main() -> int:
         stop()
 
 
+def jobs_line() -> str:
+    """Say where background jobs run."""
+    broker = os.environ.get("CELERY_BROKER_URL") or os.environ.get("REDIS_URL")
+    if broker:
+        return f"Celery worker on {broker.split('@')[-1]}, queue {os.environ.get('CELERY_QUEUE') or 'jobs'}"
+    return "in the API processes (set REDIS_URL for Celery workers)"
+
+
 def print_table(api_port, s3_port, worker_port, access, secret, var_dir, login_line, demo_line) -> None:
     """Say what runs where."""
     print(
@@ -188,6 +209,7 @@ def print_table(api_port, s3_port, worker_port, access, secret, var_dir, login_l
             f"  web pages and API   http://127.0.0.1:{api_port}/        (API docs: /api/v1/openapi.json)",
             f"  S3 server           http://127.0.0.1:{s3_port}   access key '{access}', secret '{secret}'",
             f"  inference worker    http://127.0.0.1:{worker_port}",
+            f"  background jobs     {jobs_line()}",
             f"  database            {os.environ['DATABASE_URL']}",
             f"  state and logs      {var_dir}",
             f"  log in as           {login_line}",

@@ -25,7 +25,7 @@ _END = None
 
 
 def pages(store: ObjectStore, settings: StoreSettings, root: ObjectURI, page_size: int) -> Iterator[list[ObjectInfo]]:
-    """Yield the listing of `root`, page by page, in key order, read ahead of the caller."""
+    """Yield the listing of `root`, page by page, in the store's order, read ahead of the caller."""
     helper_allowed = not multiprocessing.current_process().daemon
     delivered: set[str] = set()
     helper: HelperFeed | None = None

@@ -51,6 +51,7 @@ class Stack:
     admin_password: str
     var_dir: Path
     output: list[str] = field(default_factory=list)
+    celery: bool = False  # jobs run by a Celery worker of the stack
 
     def store(self):
         """Return an object store client for the stack's S3 server."""
@@ -91,12 +92,27 @@ def stack_ports() -> dict[str, int]:
     return {"S3_PORT": s3, "API_PORT": api, "WORKER_PORT": worker}
 
 
+def celery_env() -> dict[str, str]:
+    """Run the stack's jobs on Celery when Redis answers (required under CI): `make run` then
+    starts a Celery worker, and the browser's "Synchronize" goes through it."""
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=2):
+            pass
+    except OSError as exc:
+        if IN_CI:
+            pytest.fail(f"browser tests need Redis on 127.0.0.1:6379 under CI: {exc}")
+        return {}  # jobs run in the API processes, as `make run` does without Redis
+    return {"REDIS_URL": f"redis://127.0.0.1:6379/{1 + os.getpid() % 15}", "CELERY_QUEUE": f"e2e-{secrets.token_hex(4)}"}
+
+
 def start_stack(var_dir: Path) -> tuple[subprocess.Popen, Stack]:
     """Start the devstack in its own process group; return it with what the tests need to know."""
     ports = stack_ports()
     keys = {"S3_ACCESS_KEY": "e2e" + secrets.token_hex(4), "S3_SECRET_KEY": secrets.token_hex(12), "ADMIN_PASSWORD": secrets.token_urlsafe(12)}
     env = {k: v for k, v in os.environ.items() if k not in STACK_VARIABLES}
     env.update({k: str(v) for k, v in ports.items()}, VAR_DIR=str(var_dir), PYTHONUNBUFFERED="1", **keys)
+    celery = celery_env()
+    env.update(celery)
     process = subprocess.Popen(
         [sys.executable, "-m", "dataset_service.devstack"], env=env, cwd=Path(__file__).resolve().parents[2],
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
@@ -104,6 +120,7 @@ def start_stack(var_dir: Path) -> tuple[subprocess.Popen, Stack]:
     stack = Stack(
         url=f"http://127.0.0.1:{ports['API_PORT']}", s3_endpoint=f"http://127.0.0.1:{ports['S3_PORT']}",
         access_key=keys["S3_ACCESS_KEY"], secret_key=keys["S3_SECRET_KEY"], admin_password=keys["ADMIN_PASSWORD"], var_dir=var_dir,
+        celery=bool(celery),
     )
     return process, stack
 

@@ -67,6 +67,8 @@ def dataset(browser, stack, photos, screenshots):
     page.click("#sync-button")
     page.wait_for_selector("#sync-status[data-status=completed]", timeout=60_000)
     assert "added: 4" in page.inner_text("#sync-counts")
+    if stack.celery:  # run by the Celery worker that `make run` starts when REDIS_URL is set
+        assert "dataset_service.run_job" in (stack.var_dir / "jobs.log").read_text()
     expect(page.locator("[data-count=total]")).to_have_text("4")  # the counts and the grid refresh
     expect(page.locator("[data-count=labeled]")).to_have_text("1")
     expect(page.locator(".grid .tile")).to_have_count(4)
