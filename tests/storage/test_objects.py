@@ -172,6 +172,24 @@ def test_unicode_and_space_keys(backend):
         assert response.read() == b"unicode"
 
 
+def test_keys_that_need_escaping_list_as_they_were_put(backend):
+    keys = ["esc/a+b c.jpg", "esc/100%.png", "esc/x&y<z>.jpg", "esc/q'\"uote.bmp", "esc/tab\there.png", "esc/%2F.jpg"]
+    for key in keys:
+        backend.store.put(backend.bucket, key, b"k")
+    assert sorted(_keys(backend.store.list_pages(backend.bucket, "esc/", page_size=2))) == sorted(keys)
+    assert _keys(backend.store.list_pages(backend.bucket, "esc/a+b")) == ["esc/a+b c.jpg"]
+
+
+def test_listing_describes_each_object_like_stat(backend):
+    backend.store.put(backend.bucket, "desc/one.png", b"12345")
+    [page] = list(backend.store.list_pages(backend.bucket, "desc/"))
+    stat = backend.store.stat(backend.bucket, "desc/one.png")
+    assert (page[0].key, page[0].size, page[0].etag) == (stat.key, 5, stat.etag)
+    assert page[0].etag == "827ccb0eea8a706c4c34a16891f84e7b"  # the MD5 of the bytes, quotes stripped
+    assert page[0].last_modified.tzinfo is not None
+    assert abs((page[0].last_modified - stat.last_modified).total_seconds()) < 2
+
+
 def test_presigned_url_fetches_the_object(backend):
     backend.store.put(backend.bucket, "img/cat.png", b"\x89PNG...", content_type="image/png")
     url = backend.store.presigned_url(backend.bucket, "img/cat.png", expires_s=60)
