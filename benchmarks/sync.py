@@ -185,6 +185,17 @@ def apply_churn(client, images: Images, total: int) -> dict[str, int]:
     return {"added": len(added), "updated": len(changed), "deleted": len(deleted), "unchanged": total - len(deleted) - len(changed)}
 
 
+def store_listing(endpoint: str) -> float:
+    """Time the project's own listing of the prefix (`S3ObjectStore.list_pages`, lxml on signed GETs)."""
+    from storage.s3 import S3ObjectStore
+
+    store = S3ObjectStore(endpoint, "us-east-1", ACCESS_KEY, SECRET_KEY)
+    started = time.perf_counter()
+    count = sum(len(page) for page in store.list_pages(BUCKET, PREFIX, 1000))
+    assert count >= 1, "the store's listing found nothing"
+    return time.perf_counter() - started
+
+
 def raw_listing(client) -> tuple[float, int]:
     """Time a plain boto3 ListObjectsV2 pagination of the prefix."""
     started = time.perf_counter()
@@ -275,6 +286,10 @@ def execute(job_id: int, database_url: str, endpoint: str) -> int:
     from dataset_service.db import make_engine, make_sessionmaker
     from dataset_service.jobs.execution import run_job
 
+    if os.environ.get("BENCH_LOG"):
+        import logging
+
+        logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
     config = service_config(database_url, endpoint)
     run_job(job_id, make_sessionmaker(make_engine(database_url)), config)
     print(json.dumps({"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
@@ -316,6 +331,8 @@ def run(server, client, images: Images, total: int, keep_db: bool = False) -> in
         dataset_id = create_dataset(make_session)
         raw_s, raw_count = raw_listing(client)
         print(f"raw boto3 listing: {raw_count:,} objects in {raw_s:.1f} s ({raw_count / raw_s:,.0f} keys/s)  load average {os.getloadavg()[0]:.1f}", flush=True)
+        ours_s = store_listing(server.endpoint_url)
+        print(f"the project's listing (S3ObjectStore.list_pages): {ours_s:.1f} s", flush=True)
         first = timed_sync(make_session, dataset_id, database_url, server.endpoint_url)
         samples, labeled, unsized = check_samples(make_session, dataset_id)
         print(f"first sync: {first['status']} {first['error'] or ''} counts {first['counts']}; {samples:,} samples, {labeled:,} labeled, {unsized} without size", flush=True)
@@ -336,6 +353,7 @@ def run(server, client, images: Images, total: int, keep_db: bool = False) -> in
         print(f"\n{'':46} {'time':>8} {'floor':>8} {'ratio':>7}  {'target':22}")
         print(line("raw boto3 listing (the floor: median of 3)", floor, floor, None,
                    f"{raw_count:,} objects; listings took {raw_s:.1f}, {raw2_s:.1f} and {raw3_s:.1f} s"))
+        print(line("the project's own listing (for reference)", ours_s, floor, None, "S3ObjectStore.list_pages: signed GETs read with lxml"))
         print(line("first sync: samples listed with objects", first["listed_s"], floor, TARGETS["listed"]))
         print(line("first sync: job complete (every size)", first["complete_s"], floor, TARGETS["complete"], rss(first)))
         print(line("unchanged re-sync", unchanged["complete_s"], floor, TARGETS["unchanged"], rss(unchanged)))

@@ -5,7 +5,8 @@ process for long listings):
 
 1. each page's keys are recorded in `sync_listed`, and its images are compared in bulk, by key,
    with the samples stored under the same keys: new images are inserted, images whose ETag or
-   size changed are updated (their size forgotten), and the page's transaction commits;
+   size changed are updated (their size forgotten), and the page's transaction commits (a
+   dataset's first sync has nothing to compare with: its pages are inserted without lookups);
 2. a sibling XML that differs from the one we last wrote or imported (`xml_etag`) is fetched and
    parsed concurrently (`object_reads`) and imported in batches: objects, labels (unknown ones
    created with distinct colours), attribution, and the image size from the XML's `<size>`. An
@@ -39,7 +40,7 @@ from datetime import datetime
 from typing import Any
 
 import psycopg
-from sqlalchemy import and_, bindparam, delete, insert, or_, select, text, update
+from sqlalchemy import Text, and_, any_, bindparam, delete, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -58,6 +59,7 @@ from .labels import next_color
 from .object_reads import Reads
 
 PAGE_SIZE = 1000
+ANALYZE_AFTER = 10_000  # rows a sync adds before it refreshes the planner's statistics
 IN_FLIGHT = 16  # chunks of reads submitted and not yet written
 IMPORT_BATCH = 200
 SIZE_CHUNK = 500
@@ -134,6 +136,18 @@ def plan_page(images: dict[str, ObjectInfo], stored: Iterable[Stored]) -> PagePl
     return plan
 
 
+def page_candidates(plan: PagePlan) -> dict[str, list[Candidate]]:
+    """Return the page's images as import candidates, grouped by the key of their sibling XML."""
+    out: dict[str, list[Candidate]] = {}
+    for candidate in (
+        [Candidate(o.key, sibling_xml_key(o.key), 0, None) for o in plan.new]
+        + [Candidate(r.key, sibling_xml_key(r.key), r.revision, r.xml_etag) for r, _ in plan.changed]
+        + [Candidate(r.key, sibling_xml_key(r.key), r.revision, r.xml_etag) for r in plan.unchanged]
+    ):
+        out.setdefault(candidate.xml_key, []).append(candidate)
+    return out
+
+
 def xml_stem_range(xml_key: str) -> tuple[str, str]:
     """Return [low, high): the keys that start with "<folder>/<stem>." where the images of this XML lie."""
     stem = xml_key[: xml_key.rindex(".") + 1]
@@ -159,11 +173,15 @@ class Synchronizer:
             self.dataset_id = dataset.id
             self.root = parse_uri(dataset.input_path)
             self.started_at = utcnow()
+            # A dataset with no sample yet (its first sync) has nothing to compare with or delete:
+            # its pages are inserted without lookups and only XML keys are recorded.
+            self.first = session.scalar(select(samples.c.id).where(samples.c.dataset_id == dataset.id).limit(1)) is None
         self.store: ObjectStore = store_for(self.root, config.store_settings)
         self.labels: dict[str, int] | None = None
         self.fetched: list[Fetched] = []
         self.writer: BatchWriter | None = None
         self.users: dict[str, int | None] = {}
+        self.added_total = self.added_since_analyze = 0
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -201,35 +219,51 @@ class Synchronizer:
         self.writer = BatchWriter(self.write_batch)
         imports = Window(IN_FLIGHT)
         self.forget_listed()
+        started = time.monotonic()
         in_order, last = True, ""
+        spent = {"waiting for the listing": 0.0, "comparing and writing pages": 0.0, "waiting for XML reads": 0.0}
+        mark = time.monotonic()
         for page in listing.pages(self.store, self.config.store_settings, self.root, PAGE_SIZE):
+            spent["waiting for the listing"] += time.monotonic() - mark
             self.job.check()
             images = {o.key: o for o in page if is_image_key(o.key)}
             xml = {o.key: o.etag for o in page if is_annotation_key(o.key)}
             # In byte order an image's XML ("stem.xml") never comes before the image; in any
             # other order, the images of this page may have their XML on an earlier page.
             in_order = in_order and all(a.key < b.key for a, b in zip(page, page[1:])) and (not page or page[0].key > last)
-            ready = self.apply_page(images, xml, look_back=not in_order)
+            mark = time.monotonic()
+            ready = self.apply_page(images, xml, first_key=page[0].key if in_order and page else None)
             last = page[-1].key if page else last
             self.job.advance("listed", len(images))
+            spent["comparing and writing pages"] += time.monotonic() - mark
+            mark = time.monotonic()
             self.queue_imports(reads, imports, ready)
             self.job.advance("processed", len(images))
+            spent["waiting for XML reads"] += time.monotonic() - mark
+            mark = time.monotonic()
+        listed_at = time.monotonic()
         self.delete_unlisted()
-        log.info("sync job %s: listing done, %d import chunks still in flight", self.job.job_id, len(imports.pending))
+        log.info("sync job %s: listing done in %.1f s (%s), unlisted deleted in %.1f s, %d import chunks still in flight",
+                 self.job.job_id, listed_at - started, ", ".join(f"{k} {v:.1f} s" for k, v in spent.items()),
+                 time.monotonic() - listed_at, len(imports.pending))
         self.job.stage = STAGES[1]
         self.write_imports(imports.drain(), force=True)
         self.writer.close()
         self.forget_listed()
+        log.info("sync job %s: imports written %.1f s after the listing", self.job.job_id, time.monotonic() - listed_at)
 
-    def apply_page(self, images: dict[str, ObjectInfo], xml: dict[str, str], look_back: bool) -> list[tuple[Candidate, str]]:
+    def apply_page(self, images: dict[str, ObjectInfo], xml: dict[str, str], first_key: str | None) -> list[tuple[Candidate, str]]:
         """Record the page's keys, insert and update its samples; return the XML to import with
-        their ETags."""
+        their ETags. `first_key` is the page's first key when the listing is in byte order so far,
+        else None."""
         with self.transaction() as session:
-            record_listed(session, self.job.job_id, [(o.key, o.etag) for o in images.values()] + list(xml.items()))
-            plan = plan_page(images, self.stored_by_keys(session, list(images)))
+            keys = list(xml.items()) if self.first else [(o.key, o.etag) for o in images.values()] + list(xml.items())
+            record_listed(session, self.job.job_id, keys)
+            plan = plan_page(images, [] if self.first else self.stored_by_keys(session, list(images)))
             self.write_plan(session, plan)
-            todo = self.xml_candidates(session, xml)
-            if look_back:
+            self.keep_statistics(session, len(plan.new))
+            todo = self.xml_candidates(session, plan, xml, first_key)
+            if first_key is None:
                 todo += self.earlier_xml(session, plan, xml)
         self.job.count("added", len(plan.new))
         self.job.count("updated", len(plan.changed))
@@ -237,35 +271,65 @@ class Synchronizer:
         return todo
 
     def stored_by_keys(self, session: Session, keys: list[str]) -> list[Stored]:
-        """Return the stored samples with these keys."""
+        """Return the stored samples with these keys (PostgreSQL: one array parameter, not a thousand)."""
         if not keys:
             return []
         query = select(samples.c.id, samples.c.key, samples.c.etag, samples.c.size, samples.c.xml_etag,
-                       samples.c.revision, samples.c.error, samples.c.added_at)
-        return [Stored(*row) for row in session.execute(query.where(samples.c.dataset_id == self.dataset_id, samples.c.key.in_(keys)))]
+                       samples.c.revision, samples.c.error, samples.c.added_at).where(samples.c.dataset_id == self.dataset_id)
+        if session.get_bind().dialect.name == "postgresql":
+            query = query.where(samples.c.key == any_(bindparam("keys", keys, type_=postgresql.ARRAY(Text))))
+        else:
+            query = query.where(samples.c.key.in_(keys))
+        return [Stored(*row) for row in session.execute(query)]
 
-    def xml_candidates(self, session: Session, xml: dict[str, str]) -> list[tuple[Candidate, str]]:
-        """Return the stored images of the page's XML whose XML differs from the one we last saw."""
+    def keep_statistics(self, session: Session, added: int) -> None:
+        """ANALYZE samples each time this sync has added as many rows again (PostgreSQL).
+
+        A first sync fills the table faster than autovacuum looks at it; with statistics that
+        still say "a few rows" the planner takes the trigram index for the key lookups, and a
+        page's lookup grows from 50 ms to 3 s. At 10,000 added rows, then 20,000, 40,000 ...
+        (a few ANALYZEs of 30,000 sampled rows each) the plans stay right.
+        """
+        if session.get_bind().dialect.name != "postgresql":
+            return
+        self.added_since_analyze += added
+        if self.added_since_analyze >= max(ANALYZE_AFTER, self.added_total):
+            self.added_total += self.added_since_analyze
+            self.added_since_analyze = 0
+            session.execute(text("ANALYZE samples"))
+
+    def xml_candidates(self, session: Session, plan: PagePlan, xml: dict[str, str], first_key: str | None) -> list[tuple[Candidate, str]]:
+        """Return the images of the page's XML whose XML differs from the one we last saw.
+
+        An XML's images ("stem.bmp" ... "stem.png") come right before it in byte order: when the
+        page begins before "stem.", they are all on this page; otherwise (a page boundary among
+        them, or a listing out of byte order) they are looked up among the stored samples.
+        """
         if not xml:
             return []
-        ranges = [xml_stem_range(key) for key in xml]
-        rows = session.execute(
-            select(samples.c.key, samples.c.revision, samples.c.xml_etag)
-            .where(samples.c.dataset_id == self.dataset_id, or_(*(and_(samples.c.key >= lo, samples.c.key < hi) for lo, hi in ranges)))
-        )
-        out = []
-        for key, revision, xml_etag in rows:
-            xml_key = sibling_xml_key(key) if is_image_key(key) else None
-            if xml_key in xml and xml[xml_key] != xml_etag:
-                out.append((Candidate(key, xml_key, revision, xml_etag), xml[xml_key]))
+        found = page_candidates(plan)
+        out: list[tuple[Candidate, str]] = []
+        ranges = []
+        for xml_key, etag in xml.items():
+            low, high = xml_stem_range(xml_key)
+            if first_key is not None and first_key < low:
+                out += [(c, etag) for c in found.get(xml_key, []) if c.xml_etag != etag]
+            else:
+                ranges.append((low, high))
+        if ranges:
+            rows = session.execute(
+                select(samples.c.key, samples.c.revision, samples.c.xml_etag)
+                .where(samples.c.dataset_id == self.dataset_id, or_(*(and_(samples.c.key >= lo, samples.c.key < hi) for lo, hi in ranges)))
+            )
+            for key, revision, xml_etag in rows:
+                xml_key = sibling_xml_key(key) if is_image_key(key) else None
+                if xml_key in xml and xml[xml_key] != xml_etag:
+                    out.append((Candidate(key, xml_key, revision, xml_etag), xml[xml_key]))
         return out
 
     def earlier_xml(self, session: Session, plan: PagePlan, xml: dict[str, str]) -> list[tuple[Candidate, str]]:
-        """Return the new and changed images of the page whose XML was listed on an earlier page."""
-        mine = [Candidate(o.key, sibling_xml_key(o.key), 0, None) for o in plan.new]
-        mine += [Candidate(r.key, sibling_xml_key(r.key), r.revision, r.xml_etag) for r, _ in plan.changed]
-        mine += [Candidate(r.key, sibling_xml_key(r.key), r.revision, r.xml_etag) for r in plan.unchanged]
-        mine = [c for c in mine if c.xml_key not in xml]  # those are matched by xml_candidates
+        """Return the images of the page whose XML was listed on an earlier page (out of byte order)."""
+        mine = [c for xml_key, group in page_candidates(plan).items() if xml_key not in xml for c in group]
         if not mine:
             return []
         etags = dict(session.execute(select(listed.c.key, listed.c.etag).where(
@@ -274,6 +338,8 @@ class Synchronizer:
 
     def delete_unlisted(self) -> None:
         """Delete the samples the listing did not show (those added since it started stay)."""
+        if self.first:
+            return  # every sample there is was added since the sync started
         with self.transaction() as session:
             result = session.execute(delete(samples).where(
                 samples.c.dataset_id == self.dataset_id, samples.c.added_at < self.started_at,
