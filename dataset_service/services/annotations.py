@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, union, update
 from sqlalchemy.orm import Session
 
 from storage.annotations import AnnotatedObject, Annotation, write_annotation
@@ -152,6 +152,37 @@ def refresh_sample_index(session: Session, sample: Sample) -> None:
         session.execute(insert(SampleLabeler), [{"sample_id": sample.id, "user_id": i, "dataset_id": sample.dataset_id} for i in sorted(users)])
     sample.labeled = bool(label_ids)
     sample.labeled_at = max((row.updated_at for row in rows), default=None)
+    session.flush()
+
+
+def refresh_indexes(session: Session, sample_ids: list[int], chunk: int = 5000) -> None:
+    """Recompute labeled state, label set and labeler set of many samples from their objects, in
+    a few statements per chunk (set-based, for bulk changes such as deleting a label); each
+    sample's revision goes up, so an editor holding the old version gets a conflict."""
+    objects = AnnotationObject.__table__
+    for start in range(0, len(sample_ids), chunk):
+        ids = sample_ids[start:start + chunk]
+        session.execute(delete(SampleLabel).where(SampleLabel.sample_id.in_(ids)))
+        session.execute(delete(SampleLabeler).where(SampleLabeler.sample_id.in_(ids)))
+        session.execute(insert(SampleLabel).from_select(
+            ["sample_id", "label_id"],
+            select(objects.c.sample_id, objects.c.label_id).where(objects.c.sample_id.in_(ids)).distinct(),
+        ))
+        people = union(
+            select(objects.c.sample_id, objects.c.created_by_id.label("user_id")).where(objects.c.sample_id.in_(ids), objects.c.created_by_id.is_not(None)),
+            select(objects.c.sample_id, objects.c.updated_by_id.label("user_id")).where(objects.c.sample_id.in_(ids), objects.c.updated_by_id.is_not(None)),
+        ).subquery()
+        session.execute(insert(SampleLabeler).from_select(
+            ["sample_id", "user_id", "dataset_id"],
+            select(people.c.sample_id, people.c.user_id, Sample.dataset_id).join(Sample, Sample.id == people.c.sample_id),
+        ))
+        has_objects = select(objects.c.id).where(objects.c.sample_id == Sample.id).exists()
+        latest = select(func.max(objects.c.updated_at)).where(objects.c.sample_id == Sample.id).scalar_subquery()
+        session.execute(
+            update(Sample).where(Sample.id.in_(ids))
+            .values(labeled=has_objects, labeled_at=latest, revision=Sample.revision + 1)
+            .execution_options(synchronize_session=False)
+        )
     session.flush()
 
 

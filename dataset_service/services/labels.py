@@ -5,7 +5,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from ..errors import Conflict, Invalid, NotFound
-from ..models import AnnotationObject, Dataset, Label, Sample, SampleLabel
+from ..models import AnnotationObject, Dataset, Label, SampleLabel
 from .colors import COLOR_RE, distinct_color
 
 
@@ -81,7 +81,6 @@ def delete_label(session: Session, label: Label, force: bool = False) -> None:
     session.delete(label)
     session.flush()
     if affected:
-        from .annotations import refresh_sample_index
+        from .annotations import refresh_indexes
 
-        for sample in session.scalars(select(Sample).where(Sample.id.in_(affected))):
-            refresh_sample_index(session, sample)
+        refresh_indexes(session, affected)

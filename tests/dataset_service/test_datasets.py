@@ -83,6 +83,28 @@ def test_label_in_use_needs_force(app, admin, labeler, dataset):
     assert sample["state"] == "unlabeled" and sample["labels"] == []
 
 
+def test_forced_label_delete_refreshes_every_affected_sample(app, admin, labeler, dataset):
+    both = add_sample(app, dataset["id"], "cats/a/both.png")
+    only_cat = add_sample(app, dataset["id"], "cats/a/cat.png")
+    untouched = add_sample(app, dataset["id"], "cats/a/dog.png")
+    label_sample(app, both, "lena", ["cat"])
+    label_sample(app, both, "admin", ["dog"])
+    label_sample(app, only_cat, "lena", ["cat"])
+    label_sample(app, untouched, "lena", ["dog"])
+    before = {i: admin.get(f"/api/v1/samples/{i}").get_json() for i in (both, only_cat, untouched)}
+    cat = next(label for label in dataset["labels"] if label["name"] == "cat")
+    assert admin.delete(f"/api/v1/datasets/{dataset['id']}/labels/{cat['id']}?force=true").status_code == 204
+    after = {i: admin.get(f"/api/v1/samples/{i}").get_json() for i in (both, only_cat, untouched)}
+    assert (after[both]["state"], after[both]["labels"], after[both]["labeled_by"]) == ("labeled", ["dog"], ["admin"])
+    assert (after[only_cat]["state"], after[only_cat]["labels"], after[only_cat]["labeled_by"]) == ("unlabeled", [], [])
+    assert after[untouched] == before[untouched]
+    assert after[both]["revision"] == before[both]["revision"] + 1  # an editor of the old version gets a conflict
+    listed = admin.get(f"/api/v1/datasets/{dataset['id']}/samples?labeled_by=lena").get_json()["items"]
+    assert [s["id"] for s in listed] == [untouched]
+    counts = admin.get(f"/api/v1/datasets/{dataset['id']}").get_json()["counts"]
+    assert (counts["total"], counts["labeled"], counts["unlabeled"]) == (3, 2, 1)
+
+
 def test_unknown_dataset_is_404(admin):
     response = admin.get("/api/v1/datasets/999999")
     assert response.status_code == 404
