@@ -52,7 +52,7 @@ from storage.paths import is_annotation_key, is_image_key, sibling_xml_key
 from storage.uris import parse_uri
 
 from ..config import Config
-from ..models import AnnotationObject, Dataset, Label, Sample, SampleLabel, SampleLabeler, SyncListed, User, utcnow
+from ..models import AnnotationObject, Dataset, Job, Label, Sample, SampleLabel, SampleLabeler, SyncListed, User, utcnow
 from . import listing
 from .image_probe import UndecodableImage, probe_size
 from .labels import next_color
@@ -204,6 +204,7 @@ class Synchronizer:
             finally:
                 if self.writer is not None:
                     self.writer.stop()
+                self.forget_listed(quietly=True)
             imported = time.monotonic()
             self.job.stage = STAGES[2]
             self.read_sizes(reads)
@@ -347,10 +348,18 @@ class Synchronizer:
             ))
         self.job.count("deleted", result.rowcount)
 
-    def forget_listed(self) -> None:
-        """Empty this job's listed keys (left over by an earlier attempt, or done with)."""
-        with self.transaction() as session:
-            session.execute(delete(listed).where(listed.c.job_id == self.job.job_id))
+    def forget_listed(self, quietly: bool = False) -> None:
+        """Empty the listed keys of this job and of the dataset's other jobs that are not running
+        (left by a process that was killed): scratch rows that nothing needs any more."""
+        stale = select(Job.id).where(Job.dataset_id == self.dataset_id, Job.id != self.job.job_id, Job.status != "running")
+        try:
+            with self.transaction() as session:
+                session.execute(delete(listed).where(listed.c.job_id == self.job.job_id))
+                session.execute(delete(listed).where(listed.c.job_id.in_(stale)))
+        except Exception:
+            if not quietly:
+                raise
+            log.warning("sync job %s: could not empty its listed keys (the next sync will)", self.job.job_id, exc_info=True)
 
     def write_plan(self, session: Session, plan: PagePlan) -> None:
         """Apply a page's inserts, updates and deletes in bulk; flush."""

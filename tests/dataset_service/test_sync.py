@@ -342,6 +342,8 @@ def test_store_unreachable_mid_sync_fails_then_a_new_sync_completes(app, admin, 
             partial = session.scalar(select(func.count()).select_from(Sample).where(Sample.dataset_id == ds))
         assert 0 < partial < 43
 
+        with app.extensions["db_sessionmaker"]() as session:
+            assert session.scalar(select(func.count()).select_from(SyncListed)) == 0  # no scratch rows left behind
         proxy.revive()
         job = run_sync(admin, ds)
         assert job["status"] == "completed", job
