@@ -46,6 +46,14 @@ def read_merged_mask(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return ((ids > 0) & ~void).astype(np.uint8), void.astype(np.uint8)
 
 
+def read_instance_masks(path: Path) -> tuple[list[np.ndarray], np.ndarray]:
+    """Read a davis345 palette mask as (one 0/1 mask per object id, in id order; void 0/1)."""
+    ids = np.asarray(Image.open(path))
+    void = ids == DAVIS_VOID
+    objects = [(ids == k).astype(np.uint8) for k in sorted(set(np.unique(ids).tolist()) - {0, DAVIS_VOID})]
+    return objects, void.astype(np.uint8)
+
+
 def iou(pred: np.ndarray, truth: np.ndarray, void: np.ndarray | None = None) -> float:
     """Return the intersection over union of two 0/1 masks, ignoring void pixels."""
     pred, truth = pred.astype(bool), truth.astype(bool)

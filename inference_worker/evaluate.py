@@ -2,6 +2,8 @@
 
 Protocol: one merged mask per frame (every object id > 0; id 255 is void and not scored),
 extreme points taken from that mask with a fixed seed, the same points for both methods.
+`--instances` scores each of the 549 objects on its own instead (the other objects count as
+background), closer to single-object sets such as the GrabCut photos.
 GrabCut gets the points' box as its rectangle and the four points as sure foreground.
 """
 
@@ -26,12 +28,19 @@ POINTS_SEED = 0
 GRABCUT_ITERATIONS = 5
 
 
-def davis_frames(root: Path, limit: int | None = None):
-    """Yield (image, merged mask, void, points) per davis345 frame, points from a fixed seed."""
+def davis_frames(root: Path, limit: int | None = None, instances: bool = False):
+    """Yield (image, mask, void, points) per davis345 frame (or per object with `instances`),
+    points from a fixed seed."""
     rng = np.random.default_rng(POINTS_SEED)
     for pair in data.pairs(root / "davis345")[:limit]:
-        mask, void = data.read_merged_mask(pair.mask)
-        yield data.read_rgb(pair.image), mask, void, extreme_points(mask, rng)
+        if instances:
+            masks, void = data.read_instance_masks(pair.mask)
+        else:
+            mask, void = data.read_merged_mask(pair.mask)
+            masks = [mask]
+        image = data.read_rgb(pair.image)
+        for mask in masks:
+            yield image, mask, void, extreme_points(mask, rng)
 
 
 def model_mask(predictor: Predictor, image: np.ndarray, points: np.ndarray) -> np.ndarray:
@@ -54,11 +63,11 @@ def grabcut_mask(image: np.ndarray, points: np.ndarray) -> np.ndarray:
     return np.isin(seeds, (cv2.GC_FGD, cv2.GC_PR_FGD)).astype(np.uint8)
 
 
-def evaluate(predictor: Predictor, root: Path, limit: int | None, with_grabcut: bool) -> dict[str, float]:
+def evaluate(predictor: Predictor, root: Path, limit: int | None, with_grabcut: bool, instances: bool = False) -> dict[str, float]:
     """Return the mIoU (in %) of the model and of GrabCut, and the model's seconds per frame."""
     scores: dict[str, list[float]] = {"model": [], "grabcut": []}
     model_seconds = 0.0
-    for image, mask, void, points in davis_frames(root, limit):
+    for image, mask, void, points in davis_frames(root, limit, instances):
         started = time.perf_counter()
         scores["model"].append(data.iou(model_mask(predictor, image, points), mask, void))
         model_seconds += time.perf_counter() - started
@@ -78,12 +87,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-grabcut", action="store_true")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
     parser.add_argument("--flip-tta", action="store_true", help="average with the mirrored crop")
+    parser.add_argument("--instances", action="store_true", help="score each object on its own, not merged masks")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     predictor = Predictor.from_weights(args.weights, flip_tta=args.flip_tta)
-    result = evaluate(predictor, args.data, args.limit, not args.no_grabcut)
-    print(f"davis345, {result['frames']} frames, merged masks, extreme points seed {POINTS_SEED}")
+    result = evaluate(predictor, args.data, args.limit, not args.no_grabcut, args.instances)
+    what = "objects, each on its own" if args.instances else "frames, merged masks"
+    print(f"davis345, {result['frames']} {what}, extreme points seed {POINTS_SEED}")
     print(f"model {predictor.name}{' + flip TTA' if args.flip_tta else ''}: mIoU {result['model']:.2f}  ({1000 * result['model_s_per_frame']:.0f} ms/frame)")
     if "grabcut" in result:
         print(f"OpenCV GrabCut ({GRABCUT_ITERATIONS} iterations, same points): mIoU {result['grabcut']:.2f}")
