@@ -10,6 +10,7 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+from botocore.credentials import Credentials
 from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError, IncompleteReadError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
@@ -54,9 +55,13 @@ class S3ObjectStore(ObjectStore):
             response_checksum_validation="when_required",
         )
         # Sessions are not thread-safe but the clients they make are: make one, share it.
-        session = boto3.session.Session(aws_access_key_id=access_key or None, aws_secret_access_key=secret_key or None)
-        self._client = session.client("s3", endpoint_url=endpoint_url, region_name=region, config=config)
-        credentials = session.get_credentials()
+        session = boto3.session.Session()
+        self._client = session.client(
+            "s3", endpoint_url=endpoint_url, region_name=region, config=config,
+            aws_access_key_id=access_key, aws_secret_access_key=secret_key,
+        )
+        # The lister signs with the same keys, or with the environment's credentials (an IAM role).
+        credentials = Credentials(access_key, secret_key) if access_key else session.get_credentials()
         self._lister = S3Lister(
             self._client.meta.endpoint_url, self._client.meta.region_name, credentials, path_style,
             connect_timeout, read_timeout, max_attempts,

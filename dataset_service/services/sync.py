@@ -250,7 +250,6 @@ class Synchronizer:
         self.job.stage = STAGES[1]
         self.write_imports(imports.drain(), force=True)
         self.writer.close()
-        self.forget_listed()
         log.info("sync job %s: imports written %.1f s after the listing", self.job.job_id, time.monotonic() - listed_at)
 
     def apply_page(self, images: dict[str, ObjectInfo], xml: dict[str, str], first_key: str | None) -> list[tuple[Candidate, str]]:
