@@ -31,6 +31,7 @@ class Config:
     job_queue: str = "jobs"
     job_stale_after_s: float = 120.0
     thumbnail_dir: str = str(VAR_DIR / "thumbnails")
+    thumbnail_cache_mb: int = 2048  # least recently used thumbnails go beyond this
     max_image_bytes: int = 5 * 1024 * 1024
     max_upload_bytes: int = 8 * 1024 * 1024
     testing: bool = False
@@ -52,6 +53,7 @@ class Config:
             job_queue=_env("CELERY_QUEUE", cls.job_queue),
             job_stale_after_s=float(_env("JOB_STALE_AFTER_S", str(cls.job_stale_after_s))),
             thumbnail_dir=_env("THUMBNAIL_DIR", cls.thumbnail_dir),
+            thumbnail_cache_mb=int(_env("THUMBNAIL_CACHE_MB", str(cls.thumbnail_cache_mb))),
         )
 
     def replace(self, **changes) -> "Config":

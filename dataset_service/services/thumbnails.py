@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import io
+import itertools
 import os
 import tempfile
+import threading
 from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
@@ -21,6 +23,10 @@ SIZE = 256  # longest side, in pixels
 QUALITY = 80
 FULL_QUALITY = 95  # for an image re-encoded only to drop its orientation tag
 ORIENTATION = 0x0112
+PRUNE_EVERY = 500  # thumbnails written by a process between two looks at the cache's size
+PRUNE_TO = 0.8  # a prune goes down to this fraction of the limit, so it does not run again at once
+_writes = itertools.count(1)
+_pruning = threading.Lock()
 
 
 class ThumbnailError(ValueError):
@@ -33,12 +39,52 @@ def cache_path(cache_dir: str | Path, bucket: str, key: str, etag: str, size: in
     return Path(cache_dir) / digest[:2] / f"{digest}.jpg"
 
 
-def thumbnail(store: ObjectStore, bucket: str, key: str, etag: str, cache_dir: str | Path, size: int = SIZE) -> Path:
-    """Return the cached thumbnail file, making it from the stored image on first use."""
+def thumbnail(store: ObjectStore, bucket: str, key: str, etag: str, cache_dir: str | Path, size: int = SIZE,
+              max_bytes: int | None = None) -> Path:
+    """Return the cached thumbnail file, making it from the stored image on first use.
+
+    A hit marks the file as used (its mtime); with `max_bytes`, every few hundred writes the
+    least recently used thumbnails go until the cache is under the limit again.
+    """
     path = cache_path(cache_dir, bucket, key, etag, size)
-    if not path.exists():
-        _write_atomically(path, make_thumbnail(store.get(bucket, key), size))
+    try:
+        os.utime(path)
+        return path
+    except FileNotFoundError:
+        pass
+    _write_atomically(path, make_thumbnail(store.get(bucket, key), size))
+    if max_bytes and next(_writes) % PRUNE_EVERY == 0 and _pruning.acquire(blocking=False):
+        threading.Thread(target=_prune_and_release, args=(cache_dir, max_bytes), name="thumbnail-prune", daemon=True).start()
     return path
+
+
+def prune(cache_dir: str | Path, max_bytes: int) -> tuple[int, int]:
+    """Delete the least recently used thumbnails until the cache holds at most PRUNE_TO of
+    `max_bytes`, when it holds more than `max_bytes`; return (files deleted, bytes freed)."""
+    entries = []
+    for entry in Path(cache_dir).glob("*/*.jpg"):
+        try:
+            stat = entry.stat()
+        except FileNotFoundError:  # deleted meanwhile by another process
+            continue
+        entries.append((stat.st_mtime, stat.st_size, entry))
+    total = sum(size for _, size, _ in entries)
+    if total <= max_bytes:
+        return 0, 0
+    deleted = freed = 0
+    for _, size, entry in sorted(entries, key=lambda e: e[0]):
+        if total - freed <= max_bytes * PRUNE_TO:
+            break
+        entry.unlink(missing_ok=True)
+        deleted, freed = deleted + 1, freed + size
+    return deleted, freed
+
+
+def _prune_and_release(cache_dir: str | Path, max_bytes: int) -> None:
+    try:
+        prune(cache_dir, max_bytes)
+    finally:
+        _pruning.release()
 
 
 def make_thumbnail(data: bytes, size: int = SIZE) -> bytes:

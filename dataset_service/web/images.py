@@ -37,7 +37,9 @@ def thumbnail(sample_id: int):
     if request.if_none_match.contains(sample.etag):
         return Response(status=304)
     try:
-        path = thumbnails.thumbnail(store, root.bucket, sample.key, sample.etag, current_app.config["SERVICE"].thumbnail_dir)
+        config = current_app.config["SERVICE"]
+        path = thumbnails.thumbnail(store, root.bucket, sample.key, sample.etag, config.thumbnail_dir,
+                                    max_bytes=config.thumbnail_cache_mb * 1024 * 1024)
     except thumbnails.ThumbnailError:
         return Response(PLACEHOLDER, mimetype="image/svg+xml", headers={"Cache-Control": "no-cache"})
     response = send_file(path, mimetype="image/jpeg", max_age=THUMB_MAX_AGE, conditional=True, etag=sample.etag)

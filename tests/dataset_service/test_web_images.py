@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import io
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -55,6 +57,45 @@ def test_cache_path_changes_with_the_etag(tmp_path):
     one = thumbnails.cache_path(tmp_path, "b", "k.jpg", "etag1")
     assert one != thumbnails.cache_path(tmp_path, "b", "k.jpg", "etag2")
     assert one.parent.parent == tmp_path and one.suffix == ".jpg"
+
+
+def test_prune_drops_the_least_recently_used_thumbnails_down_under_the_limit(tmp_path):
+    files = []
+    for i in range(10):
+        path = thumbnails.cache_path(tmp_path, "b", f"k{i}.jpg", "e")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"x" * 1000)
+        os.utime(path, (1_000_000 + i, 1_000_000 + i))  # k0 is the least recently used
+        files.append(path)
+    assert thumbnails.prune(tmp_path, 20_000) == (0, 0)  # under the limit: nothing goes
+    os.utime(files[0])  # k0 was just served: now the most recent
+    deleted, freed = thumbnails.prune(tmp_path, 5_000)
+    assert (deleted, freed) == (6, 6000)  # down to 80 % of the limit
+    assert [p.exists() for p in files] == [True, False, False, False, False, False, False, True, True, True]
+
+
+class CountingStore:
+    def __init__(self, data: bytes):
+        self.data, self.gets = data, 0
+
+    def get(self, bucket, key):
+        self.gets += 1
+        return self.data
+
+
+def test_thumbnails_over_the_limit_are_pruned_as_they_are_written(tmp_path, monkeypatch):
+    monkeypatch.setattr(thumbnails, "PRUNE_EVERY", 1)
+    store = CountingStore(image_bytes(300, 200, "PNG"))
+    one = thumbnails.thumbnail(store, "b", "a.png", "e1", tmp_path, max_bytes=1)
+    assert store.gets == 1
+    for _ in range(100):  # the pruning thread of that write has run by then
+        if not one.exists():
+            break
+        time.sleep(0.05)
+    assert not one.exists()  # the cache limit of 1 byte keeps nothing
+    thumbnails.thumbnail(store, "b", "a.png", "e1", tmp_path)
+    thumbnails.thumbnail(store, "b", "a.png", "e1", tmp_path)
+    assert store.gets == 2  # made again once, then served from the cache
 
 
 def test_thumbnail_route_serves_a_cached_small_jpeg(app, photo, s3_server, config):
