@@ -167,7 +167,8 @@ class SampleOut(Schema):
 class SampleList(Schema):
     total = fields.Integer()
     items = fields.List(fields.Nested(SampleOut))
-    next_cursor = fields.String(allow_none=True)
+    next_cursor = fields.String(allow_none=True, metadata={"description": "pass as `cursor` for the next page"})
+    prev_cursor = fields.String(allow_none=True, metadata={"description": "pass as `cursor` for the previous page"})
 
 
 class DeleteSamples(StrictSchema):

@@ -49,7 +49,7 @@ def list_samples(args, dataset_id):
     """List a dataset's samples with ModelArts' filters, combined with AND."""
     dataset = datasets.get_dataset(db(), dataset_id)
     page = samples.list_samples(db(), dataset, sample_filter(args), args["limit"], args["offset"], args["cursor"])
-    return {"total": page.total, "items": page.items, "next_cursor": page.next_cursor}
+    return {"total": page.total, "items": page.items, "next_cursor": page.next_cursor, "prev_cursor": page.prev_cursor}
 
 
 @blp.post("/datasets/<int:dataset_id>/samples/delete")

@@ -173,26 +173,40 @@ def order_by(order: str) -> list[ColumnElement]:
     return [Sample.key.asc()]
 
 
-def after_cursor(order: str, cursor: str) -> ColumnElement:
-    """Return the condition selecting rows after the cursor's row."""
-    values = decode_cursor(order, cursor)
-    if order == "key":
-        return Sample.key > values[0]
-    created, sample_id = datetime.fromisoformat(values[0]), int(values[1])
+def reverse_order_by(order: str) -> list[ColumnElement]:
+    """Return the ORDER BY that walks a sort order backwards (for a page before a cursor)."""
     if order == "created":
-        return or_(Sample.created_at > created, and_(Sample.created_at == created, Sample.id > sample_id))
-    return or_(Sample.created_at < created, and_(Sample.created_at == created, Sample.id < sample_id))
+        return [Sample.created_at.desc(), Sample.id.desc()]
+    if order == "-created":
+        return [Sample.created_at.asc(), Sample.id.asc()]
+    return [Sample.key.desc()]
 
 
-def encode_cursor(order: str, sample: Any) -> str:
-    """Make the opaque cursor that follows this row."""
+def cursor_condition(order: str, cursor: str) -> tuple[ColumnElement, bool]:
+    """Return the condition selecting the rows after the cursor's row (a "next" cursor) or before
+    it (a "previous" cursor), and whether it points backwards."""
+    values, backwards = decode_cursor(order, cursor)
+    smaller = backwards != (order == "-created")  # the rows wanted have smaller (time, id) than the cursor's row
+    if order == "key":
+        return (Sample.key < values[0] if backwards else Sample.key > values[0]), backwards
+    created, sample_id = datetime.fromisoformat(values[0]), int(values[1])
+    if smaller:
+        return or_(Sample.created_at < created, and_(Sample.created_at == created, Sample.id < sample_id)), backwards
+    return or_(Sample.created_at > created, and_(Sample.created_at == created, Sample.id > sample_id)), backwards
+
+
+def encode_cursor(order: str, sample: Any, backwards: bool = False) -> str:
+    """Make the opaque cursor that follows this row (or, backwards, that precedes it)."""
     values = [sample.key] if order == "key" else [sample.created_at.isoformat(), sample.id]
-    raw = json.dumps({"o": order, "v": values}, separators=(",", ":")).encode()
+    data: dict[str, Any] = {"o": order, "v": values}
+    if backwards:
+        data["b"] = 1
+    raw = json.dumps(data, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(order: str, cursor: str) -> list[Any]:
-    """Read a cursor back, checking it belongs to this order."""
+def decode_cursor(order: str, cursor: str) -> tuple[list[Any], bool]:
+    """Read a cursor back, checking it belongs to this order; return its values and direction."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         data = json.loads(raw)
@@ -202,6 +216,6 @@ def decode_cursor(order: str, cursor: str) -> list[Any]:
         if order != "key":
             datetime.fromisoformat(values[0])
             int(values[1])
-        return values
-    except (ValueError, KeyError, TypeError, json.JSONDecodeError):
+        return values, bool(data.get("b"))
+    except (ValueError, KeyError, TypeError, AttributeError, json.JSONDecodeError):
         raise Invalid("cursor: not a cursor returned for this order.", {"cursor": ["invalid cursor"]}) from None

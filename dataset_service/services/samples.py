@@ -35,6 +35,7 @@ class SamplePage:
     total: int
     items: list[SampleView]
     next_cursor: str | None
+    prev_cursor: str | None = None
 
 
 def sample_uri(dataset: Dataset, sample: Sample) -> ObjectURI:
@@ -50,14 +51,22 @@ def list_samples(
     resolved = filters.resolve(session, dataset.id, f)
     where = filters.resolved_conditions(dataset.id, resolved)
     total = filters.count(session, dataset.id, resolved, where)
-    query = select(Sample).where(*where).order_by(*filters.order_by(f.order)).limit(limit)
+    query = select(Sample).where(*where).limit(limit)
+    backwards = False
     if cursor:
-        query = query.where(filters.after_cursor(f.order, cursor))
+        condition, backwards = filters.cursor_condition(f.order, cursor)
+        query = query.where(condition)
     elif offset:
         query = query.offset(offset)
-    rows = list(session.scalars(query))
+    if backwards:  # the page before the cursor: walk backwards, then put the rows in order
+        rows = list(session.scalars(query.order_by(*filters.reverse_order_by(f.order))))[::-1]
+        if len(rows) < limit:  # fewer than a page lie before it: that is the first page
+            rows, cursor, offset = list(session.scalars(select(Sample).where(*where).order_by(*filters.order_by(f.order)).limit(limit))), None, 0
+    else:
+        rows = list(session.scalars(query.order_by(*filters.order_by(f.order))))
     next_cursor = filters.encode_cursor(f.order, rows[-1]) if len(rows) == limit else None
-    return SamplePage(total, describe(session, dataset, rows), next_cursor)
+    prev_cursor = filters.encode_cursor(f.order, rows[0], backwards=True) if rows and (cursor or offset) else None
+    return SamplePage(total, describe(session, dataset, rows), next_cursor, prev_cursor)
 
 
 def describe(session: Session, dataset: Dataset, samples: list[Sample]) -> list[SampleView]:

@@ -107,6 +107,32 @@ def test_order_created_and_cursor_paging(seeded, admin):
     assert newest["key"].endswith("one.png")
 
 
+def test_prev_cursor_walks_back_page_by_page_in_every_order(seeded, admin):
+    dataset_id, _ = seeded
+    base = f"/api/v1/datasets/{dataset_id}/samples?limit=2"
+    for order in ("key", "created", "-created"):
+        pages, cursor = [], None
+        while True:
+            body = admin.get(f"{base}&order={order}" + (f"&cursor={cursor}" if cursor else "")).get_json()
+            if body["items"]:
+                pages.append(body)
+            cursor = body["next_cursor"]
+            if not cursor:
+                break
+        assert [len(p["items"]) for p in pages] == [2, 2, 2] and pages[0]["prev_cursor"] is None
+        for before, page in zip(pages, pages[1:]):  # each page's prev_cursor gives back the page before it
+            back = admin.get(f"{base}&order={order}&cursor={page['prev_cursor']}").get_json()
+            assert [i["key"] for i in back["items"]] == [i["key"] for i in before["items"]], order
+        keys = [i["key"] for p in pages for i in p["items"]]
+        by_offset = admin.get(f"{base}&order={order}&offset=3").get_json()  # a page reached by offset
+        back = admin.get(f"{base}&order={order}&cursor={by_offset['prev_cursor']}").get_json()
+        assert [i["key"] for i in back["items"]] == keys[1:3]  # the two rows right before it
+        by_offset = admin.get(f"{base}&order={order}&offset=1").get_json()
+        back = admin.get(f"{base}&order={order}&cursor={by_offset['prev_cursor']}").get_json()
+        assert [i["key"] for i in back["items"]] == keys[0:2]  # fewer than a page before it: the first page
+        assert admin.get(f"{base}&order=key&cursor={pages[1]['prev_cursor']}").status_code == (200 if order == "key" else 422)
+
+
 def test_offset_paging(seeded, admin):
     dataset_id, _ = seeded
     page = admin.get(f"/api/v1/datasets/{dataset_id}/samples?limit=2&offset=2").get_json()
