@@ -43,12 +43,12 @@ bench-sync: venv ## Benchmark Synchronize Data Source on 100,000 objects in Seaw
 bench-inference: venv ## Benchmark the inference worker's HTTP latency and throughput
 	$(PY) -m benchmarks.inference
 
-train: venv ## Train the extreme-points model (hours on CPU; resumes from checkpoints)
+train: venv ## Train the extreme-points model (hours on CPU; resumes from checkpoints; options in ARGS="...")
 	$(PY) -m pip install --quiet -e '.[train]'
-	$(PY) -m inference_worker.train
+	$(PY) -m inference_worker.train $(ARGS)
 
-evaluate: venv ## Evaluate the model against GrabCut on davis345
-	$(PY) -m inference_worker.evaluate
+evaluate: venv ## Evaluate the model against GrabCut on davis345 (ARGS="--flip-tta --instances")
+	$(PY) -m inference_worker.evaluate $(ARGS)
 
 lint-chart: venv ## Lint, render and validate the Helm chart
 	$(PY) -m pytest -p no:cacheprovider -q tests/helm
