@@ -52,6 +52,9 @@ def thumbnail(store: ObjectStore, bucket: str, key: str, etag: str, cache_dir: s
         return path
     except FileNotFoundError:
         pass
+    except OSError:  # a cache we may read but not touch (read-only mount): serve it all the same
+        if path.exists():
+            return path
     _write_atomically(path, make_thumbnail(store.get(bucket, key), size))
     if max_bytes and next(_writes) % PRUNE_EVERY == 0 and _pruning.acquire(blocking=False):
         threading.Thread(target=_prune_and_release, args=(cache_dir, max_bytes), name="thumbnail-prune", daemon=True).start()
