@@ -85,7 +85,6 @@ class Stored:
     xml_etag: str | None
     revision: int
     error: str | None
-    added_at: datetime
 
 
 @dataclass
@@ -262,9 +261,10 @@ class Synchronizer:
             plan = plan_page(images, [] if self.first else self.stored_by_keys(session, list(images)))
             self.write_plan(session, plan)
             self.keep_statistics(session, len(plan.new))
-            todo = self.xml_candidates(session, plan, xml, first_key)
+            found = page_candidates(plan)
+            todo = self.xml_candidates(session, found, xml, first_key)
             if first_key is None:
-                todo += self.earlier_xml(session, plan, xml)
+                todo += self.earlier_xml(session, found, xml)
         self.job.count("added", len(plan.new))
         self.job.count("updated", len(plan.changed))
         self.job.count("unchanged", len(plan.unchanged))
@@ -275,7 +275,7 @@ class Synchronizer:
         if not keys:
             return []
         query = select(samples.c.id, samples.c.key, samples.c.etag, samples.c.size, samples.c.xml_etag,
-                       samples.c.revision, samples.c.error, samples.c.added_at).where(samples.c.dataset_id == self.dataset_id)
+                       samples.c.revision, samples.c.error).where(samples.c.dataset_id == self.dataset_id)
         if session.get_bind().dialect.name == "postgresql":
             query = query.where(samples.c.key == any_(bindparam("keys", keys, type_=postgresql.ARRAY(Text))))
         else:
@@ -286,8 +286,8 @@ class Synchronizer:
         """ANALYZE samples each time this sync has added as many rows again (PostgreSQL).
 
         A first sync fills the table faster than autovacuum looks at it; with statistics that
-        still say "a few rows" the planner takes the trigram index for the key lookups, and a
-        page's lookup grows from 50 ms to 3 s. At 10,000 added rows, then 20,000, 40,000 ...
+        still say "a few rows" the planner took the trigram index for the key lookups, and the
+        first sync of `make bench-sync` went from ~30 s to 52-85 s. At 10,000 added rows, then 20,000, 40,000 ...
         (a few ANALYZEs of 30,000 sampled rows each) the plans stay right.
         """
         if session.get_bind().dialect.name != "postgresql":
@@ -298,7 +298,7 @@ class Synchronizer:
             self.added_since_analyze = 0
             session.execute(text("ANALYZE samples"))
 
-    def xml_candidates(self, session: Session, plan: PagePlan, xml: dict[str, str], first_key: str | None) -> list[tuple[Candidate, str]]:
+    def xml_candidates(self, session: Session, found: dict[str, list[Candidate]], xml: dict[str, str], first_key: str | None) -> list[tuple[Candidate, str]]:
         """Return the images of the page's XML whose XML differs from the one we last saw.
 
         An XML's images ("stem.bmp" ... "stem.png") come right before it in byte order: when the
@@ -307,7 +307,6 @@ class Synchronizer:
         """
         if not xml:
             return []
-        found = page_candidates(plan)
         out: list[tuple[Candidate, str]] = []
         ranges = []
         for xml_key, etag in xml.items():
@@ -327,9 +326,9 @@ class Synchronizer:
                     out.append((Candidate(key, xml_key, revision, xml_etag), xml[xml_key]))
         return out
 
-    def earlier_xml(self, session: Session, plan: PagePlan, xml: dict[str, str]) -> list[tuple[Candidate, str]]:
+    def earlier_xml(self, session: Session, found: dict[str, list[Candidate]], xml: dict[str, str]) -> list[tuple[Candidate, str]]:
         """Return the images of the page whose XML was listed on an earlier page (out of byte order)."""
-        mine = [c for xml_key, group in page_candidates(plan).items() if xml_key not in xml for c in group]
+        mine = [c for xml_key, group in found.items() if xml_key not in xml for c in group]
         if not mine:
             return []
         etags = dict(session.execute(select(listed.c.key, listed.c.etag).where(

@@ -479,8 +479,8 @@ def test_the_listing_helper_takes_over_without_dropping_keys_out_of_byte_order(s
 def test_plan_page_sorts_new_changed_and_unchanged():
     when = datetime(2026, 1, 1, tzinfo=timezone.utc)
     info = {k: ObjectInfo(k, size, etag, when) for k, size, etag in (("a.png", 1, "x"), ("b.png", 2, "y"), ("d.png", 4, "w"))}
-    stored = [Stored(1, "a.png", "x", 1, None, 0, None, when), Stored(2, "b.png", "old", 2, None, 0, None, when),
-              Stored(3, "c.png", "z", 3, None, 0, None, when)]
+    stored = [Stored(1, "a.png", "x", 1, None, 0, None), Stored(2, "b.png", "old", 2, None, 0, None),
+              Stored(3, "c.png", "z", 3, None, 0, None)]
     plan = plan_page(info, stored)
     assert [o.key for o in plan.new] == ["d.png"]
     assert [(r.key, o.etag) for r, o in plan.changed] == [("b.png", "y")]
