@@ -16,10 +16,10 @@ from inference_worker.predictor import DEFAULT_WEIGHTS, sha256_of
 from inference_worker.preprocess import INPUT_SIZE
 
 
-def write_weights(model: ExtremePointNet, out: Path, name: str, version: str, fp16: bool = True, extra: dict | None = None) -> str:
+def write_weights(model: ExtremePointNet, out: Path, name: str, version: str, fp16: bool = True, extra: dict | None = None, input_size: int = INPUT_SIZE) -> str:
     """Save the model's weights with their metadata and sha256 file; return the sha256."""
     state = {k: (v.half() if fp16 and v.is_floating_point() else v).clone() for k, v in model.state_dict().items()}
-    blob = {"name": name, "version": version, "variant": model.variant, "input_size": INPUT_SIZE, "state_dict": state, **(extra or {})}
+    blob = {"name": name, "version": version, "variant": model.variant, "input_size": input_size, "state_dict": state, **(extra or {})}
     out.parent.mkdir(parents=True, exist_ok=True)
     torch.save(blob, out)
     digest = sha256_of(out)
@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> None:
     model = ExtremePointNet(state["variant"])
     model.load_state_dict(state["model"])
     extra = {"epoch": state["epoch"], "step": state["step"], "val_iou": float(state["val_iou"])}
-    digest = write_weights(model, args.out, args.name, args.version, not args.fp32, extra)
+    digest = write_weights(model, args.out, args.name, args.version, not args.fp32, extra, int(state.get("input_size", INPUT_SIZE)))
     print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB), sha256 {digest}")
 
 

@@ -54,6 +54,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--init", type=Path, help="start a new run from exported weights (e.g. the committed ones) instead of ImageNet")
     parser.add_argument("--paste-prob", type=float, default=0.0, help="chance of pasting the object onto another training image")
+    parser.add_argument("--input-size", type=int, default=INPUT_SIZE, help="side of the square network input (the crop), in pixels")
     return parser.parse_args(argv)
 
 
@@ -109,10 +110,10 @@ def lr_factor(step: int, progress: float) -> float:
     return warm * (MIN_LR_FACTOR + (1 - MIN_LR_FACTOR) * cosine)
 
 
-def validate(model: ExtremePointNet, val_set: list) -> float:
+def validate(model: ExtremePointNet, val_set: list, input_size: int = INPUT_SIZE) -> float:
     """Return the mean IoU on the validation subset, through the serving predictor."""
     model.eval()
-    predictor = Predictor(model, device=torch.device("cpu"))
+    predictor = Predictor(model, device=torch.device("cpu"), input_size=input_size)
     scores = []
     for image, mask, void, points in val_set:
         pred = predictor.predict([image], [points])[0]
@@ -205,12 +206,12 @@ class Run:
 
     def checkpoint(self, val_set: list) -> None:
         """Validate, save `latest.pt`, and `best.pt` when the validation IoU improved."""
-        score = validate(self.model, val_set)
+        score = validate(self.model, val_set, self.args.input_size)
         state = {
             "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
             "epoch": self.epoch, "step": self.step, "best_iou": max(self.best_iou, score),
             "started": self.started, "deadline": self.deadline, "variant": self.args.variant,
-            "input_size": INPUT_SIZE, "val_iou": score,
+            "input_size": self.args.input_size, "val_iou": score,
         }
         save_atomic(state, self.args.checkpoints / "latest.pt")
         if score > self.best_iou:
@@ -219,7 +220,7 @@ class Run:
         print(f"checkpoint epoch {self.epoch} step {self.step}: val IoU {score:.4f} (best {self.best_iou:.4f})", flush=True)
 
 
-def batches(samples: list, rng: np.random.Generator, batch_size: int, paste_prob: float = 0.0):
+def batches(samples: list, rng: np.random.Generator, batch_size: int, paste_prob: float = 0.0, size: int = INPUT_SIZE):
     """Yield (inputs, targets) tensors over one shuffled epoch of augmented samples.
 
     With `paste_prob`, an object is first pasted onto another training image (copy-paste):
@@ -232,7 +233,7 @@ def batches(samples: list, rng: np.random.Generator, batch_size: int, paste_prob
             image, mask = samples[i]
             if rng.random() < paste_prob:
                 image, mask = paste_onto(image, mask, samples[int(rng.integers(len(samples)))][0], rng)
-            pairs.append(training_sample(image, mask, rng))
+            pairs.append(training_sample(image, mask, rng, size))
         yield torch.from_numpy(np.stack([x for x, _ in pairs])), torch.from_numpy(np.stack([y for _, y in pairs]))
 
 
@@ -249,7 +250,7 @@ def train(args: argparse.Namespace) -> None:
     last_save, window_start, seen = time.time(), time.time(), 0
     run.model.train()
     while not run.out_of_time():
-        for inputs, targets in batches(samples, rng, args.batch_size, args.paste_prob):
+        for inputs, targets in batches(samples, rng, args.batch_size, args.paste_prob, args.input_size):
             loss, lr = run.train_step(inputs, targets)
             seen += len(inputs)
             if run.step % LOG_EVERY == 0:
