@@ -12,6 +12,7 @@ from inference_worker.batcher import Batcher
 from inference_worker.config import Config
 from inference_worker.images import ImageLoader
 from inference_worker.predictor import Predictor, WeightsError
+from inference_worker.refine import RefineSettings
 from inference_worker.service import OutlineService, store_resolver
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,8 @@ def _build_service(config: Config) -> OutlineService | None:
         torch.set_num_threads(config.torch_threads)
     try:
         device = torch.device(config.device) if config.device else None
-        predictor = Predictor.from_weights(config.weights, device, config.flip_tta)
+        refine = RefineSettings(max_pixels=config.refine_max_pixels) if config.refine else None
+        predictor = Predictor.from_weights(config.weights, device, config.flip_tta, refine)
     except WeightsError as exc:
         log.error("model not loaded: %s", exc)
         return None
@@ -82,7 +84,8 @@ def _describe(app: Flask) -> dict:
     service, config = _service(app), app.config["WORKER"]
     predictor = service.predictor
     return {
-        "id": predictor.name, "input_size": predictor.input_size, "flip_tta": predictor.flip_tta, "device": str(predictor.device),
+        "id": predictor.name, "input_size": predictor.input_size, "flip_tta": predictor.flip_tta,
+        "refine": predictor.refine is not None, "device": str(predictor.device),
         "max_batch": config.max_batch, "max_wait_ms": config.max_wait_ms, "sha256": predictor.sha256,
     }
 

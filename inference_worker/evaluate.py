@@ -22,6 +22,7 @@ from inference_worker.extreme_points import extreme_points
 from inference_worker.postprocess import full_mask
 from inference_worker.predictor import DEFAULT_WEIGHTS, Predictor
 from inference_worker.preprocess import points_bbox
+from inference_worker.refine import RefineSettings
 from inference_worker.train import DEFAULT_DATA
 
 POINTS_SEED = 0
@@ -88,14 +89,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
     parser.add_argument("--flip-tta", action="store_true", help="average with the mirrored crop")
     parser.add_argument("--instances", action="store_true", help="score each object on its own, not merged masks")
+    parser.add_argument("--refine", action="store_true", help="refine the outline on the image with GrabCut seeded by the network (the worker's default)")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    predictor = Predictor.from_weights(args.weights, flip_tta=args.flip_tta)
+    predictor = Predictor.from_weights(args.weights, flip_tta=args.flip_tta, refine=RefineSettings() if args.refine else None)
     result = evaluate(predictor, args.data, args.limit, not args.no_grabcut, args.instances)
     what = "objects, each on its own" if args.instances else "frames, merged masks"
     print(f"davis345, {result['frames']} {what}, extreme points seed {POINTS_SEED}")
-    print(f"model {predictor.name}{' + flip TTA' if args.flip_tta else ''}: mIoU {result['model']:.2f}  ({1000 * result['model_s_per_frame']:.0f} ms/frame)")
+    print(f"model {predictor.name}{' + flip TTA' if args.flip_tta else ''}{' + GrabCut refinement' if args.refine else ''}: mIoU {result['model']:.2f}  ({1000 * result['model_s_per_frame']:.0f} ms/frame)")
     if "grabcut" in result:
         print(f"OpenCV GrabCut ({GRABCUT_ITERATIONS} iterations, same points): mIoU {result['grabcut']:.2f}")
 

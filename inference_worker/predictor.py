@@ -11,6 +11,7 @@ import torch
 
 from inference_worker import postprocess, preprocess
 from inference_worker.network import ExtremePointNet
+from inference_worker.refine import RefineSettings, refine
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 DEFAULT_WEIGHTS = WEIGHTS_DIR / "dextr-lite0.pt"
@@ -74,26 +75,27 @@ def load_weights(path: Path) -> tuple[ExtremePointNet, dict]:
 class Predictor:
     """Turn images and their four extreme points into object outlines, a batch at a time."""
 
-    def __init__(self, model: ExtremePointNet, name: str = "dextr-lite0@dev", device: torch.device | None = None, input_size: int = preprocess.INPUT_SIZE, sha256: str | None = None, flip_tta: bool = False):
+    def __init__(self, model: ExtremePointNet, name: str = "dextr-lite0@dev", device: torch.device | None = None, input_size: int = preprocess.INPUT_SIZE, sha256: str | None = None, flip_tta: bool = False, refine: RefineSettings | None = None):
         self.device = device or pick_device()
         self.flip_tta = flip_tta
+        self.refine = refine  # None: the thresholded network output as is
         self.model = model.to(self.device).eval()
         self.name = name
         self.input_size = input_size
         self.sha256 = sha256
 
     @classmethod
-    def from_weights(cls, path: Path = DEFAULT_WEIGHTS, device: torch.device | None = None, flip_tta: bool = False) -> Predictor:
+    def from_weights(cls, path: Path = DEFAULT_WEIGHTS, device: torch.device | None = None, flip_tta: bool = False, refine: RefineSettings | None = None) -> Predictor:
         """Load a committed weights file, checked against its sha256."""
         model, meta = load_weights(path)
         name = f"{meta.get('name', 'dextr')}@{meta.get('version', '0')}"
-        return cls(model, name, device, int(meta.get("input_size", preprocess.INPUT_SIZE)), meta["sha256"], flip_tta)
+        return cls(model, name, device, int(meta.get("input_size", preprocess.INPUT_SIZE)), meta["sha256"], flip_tta, refine)
 
     def predict(self, images: list[np.ndarray], points: list[np.ndarray]) -> list[Prediction]:
         """Predict one outline per (image, points) pair."""
         inputs, boxes = self.preprocess(images, points)
         probs = self.inference(inputs)
-        return [self.postprocess(p, box, image.shape) for p, box, image in zip(probs, boxes, images)]
+        return [self.postprocess(p, box, image) for p, box, image in zip(probs, boxes, images)]
 
     def preprocess(self, images: list[np.ndarray], points: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
         """Return the stacked network inputs and each crop box."""
@@ -112,10 +114,14 @@ class Predictor:
                 probs = torch.sigmoid(self.model(x))
             return probs[:, 0].float().cpu().numpy()
 
-    def postprocess(self, prob: np.ndarray, box: np.ndarray, shape: tuple[int, ...]) -> Prediction:
-        """Paste one crop's probabilities back, threshold, and trace the outline."""
-        window, offset = postprocess.paste_back(prob, box, shape)
-        mask = postprocess.threshold(window)
+    def postprocess(self, prob: np.ndarray, box: np.ndarray, image: np.ndarray) -> Prediction:
+        """Paste one crop's probabilities back, threshold (or refine on the image), trace the outline."""
+        window, offset = postprocess.paste_back(prob, box, image.shape)
+        if self.refine is not None:
+            x0, y0 = offset
+            mask = refine(image[y0:y0 + window.shape[0], x0:x0 + window.shape[1]], window, self.refine)
+        else:
+            mask = postprocess.threshold(window)
         polygons = postprocess.mask_to_polygons(mask, offset)
         score = postprocess.mask_score(window, mask)
         return Prediction(polygons, postprocess.polygons_bbox(polygons), score, mask, offset)

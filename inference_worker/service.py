@@ -40,7 +40,7 @@ class OutlineService:
         started = time.perf_counter()
         inputs, boxes = self.predictor.preprocess([image], [request.points])
         prob = self.batcher.submit(inputs[0], self.timeout_s)
-        pred = self.predictor.postprocess(prob, boxes[0], image.shape)
+        pred = self.predictor.postprocess(prob, boxes[0], image)
         elapsed_ms = (time.perf_counter() - started) * 1000
         bbox = pred.bbox or [float(v) for v in points_bbox(request.points)]
         return schemas.outline_response(pred.polygons, bbox, pred.score, self.predictor.name, elapsed_ms)

@@ -8,6 +8,7 @@ import time
 import numpy as np
 import pytest
 import requests
+import torch
 
 from inference_worker.app import create_app
 from storage.errors import StoreUnavailable
@@ -58,7 +59,9 @@ def test_health_ready_and_models(client, weights_path):
     assert client.get("/healthz").get_json() == {"status": "ok"}
     assert client.get("/readyz").status_code == 200
     model = client.get("/v1/models").get_json()["models"][0]
-    assert model["input_size"] == 256 and model["device"] == "cpu"
+    blob = torch.load(weights_path, map_location="cpu", weights_only=True)
+    assert model["input_size"] == blob["input_size"] and model["device"] == "cpu"
+    assert model["refine"] is True and model["flip_tta"] is True
     assert model["sha256"] == weights_path.with_suffix(".pt.sha256").read_text().split()[0]
 
 
@@ -224,3 +227,14 @@ def test_bodies_far_over_the_byte_limit_are_refused_unread(client):
 def test_unknown_routes_answer_json(client):
     response = client.get("/v1/nothing")
     assert response.status_code == 404 and response.get_json()["error"] == "not_found"
+
+
+def test_refinement_can_be_turned_off_and_the_outline_still_comes(weights_path, memory_store, monkeypatch):
+    monkeypatch.setenv("WORKER_REFINE", "false")
+    monkeypatch.setenv("WORKER_REFINE_MAX_PIXELS", "5000")
+    app = create_app({"weights": weights_path})
+    assert app.config["WORKER"].refine_max_pixels == 5000
+    client = app.test_client()
+    assert client.get("/v1/models").get_json()["models"][0]["refine"] is False
+    response = client.post("/v1/extreme-points", json={"image": {"base64": encode_base64(disc_image()[0])}, "points": POINTS})
+    assert response.status_code == 200 and response.get_json()["polygons"]
