@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -100,6 +101,7 @@ class Sample(Base):
         Index("ix_samples_dataset_labeled_key", "dataset_id", "labeled", "key"),
         Index("ix_samples_dataset_labeled_created", "dataset_id", "labeled", "created_at", "id"),
         Index("ix_samples_unsized", "dataset_id", "id", sqlite_where=text("width IS NULL"), postgresql_where=text("width IS NULL")),
+        Index("ix_samples_xml_stale", "dataset_id", "id", sqlite_where=text("xml_stale"), postgresql_where=text("xml_stale")),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
@@ -117,6 +119,9 @@ class Sample(Base):
     saved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     saved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     xml_etag: Mapped[str | None] = mapped_column(String(128))
+    # The sibling XML no longer matches the objects (a label was renamed, recoloured or deleted):
+    # an "annotation-files" job rewrites it.
+    xml_stale: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     error: Mapped[str | None] = mapped_column(Text)
 
     saved_by: Mapped[User | None] = relationship(lazy="joined")

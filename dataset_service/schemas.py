@@ -92,6 +92,7 @@ class CountsOut(Schema):
     labeled = fields.Integer()
     unlabeled = fields.Integer()
     per_label = fields.Dict(keys=fields.String(), values=fields.Integer())
+    xml_stale = fields.Integer(metadata={"description": "XML files a label change made stale, not yet rewritten"})
 
 
 class DatasetOut(Schema):

@@ -7,6 +7,7 @@ from ..auth import admin_required, current_user
 from ..db_session import commit, db
 from ..schemas import DatasetCreate, DatasetList, DatasetOut, DatasetUpdate, LabelDeleteArgs, LabelIn, LabelOut, LabelUpdate, PageArgs
 from ..services import datasets, labels
+from .jobs import rewrite_stale_files
 
 blp = Blueprint("datasets", __name__, description="Datasets and labels")
 
@@ -77,10 +78,13 @@ def add_label(data, dataset_id):
 @blp.arguments(LabelUpdate)
 @blp.response(200, LabelOut)
 def update_label(data, dataset_id, label_id):
-    """Rename or recolour a label."""
-    label = labels.get_label(db(), datasets.get_dataset(db(), dataset_id), label_id)
-    labels.update_label(db(), label, data.get("name"), data.get("color"))
+    """Rename or recolour a label; the XML files of the samples carrying it are rewritten by a job."""
+    dataset = datasets.get_dataset(db(), dataset_id)
+    label = labels.get_label(db(), dataset, label_id)
+    stale = labels.update_label(db(), label, data.get("name"), data.get("color"))
     commit()
+    if stale:
+        rewrite_stale_files(dataset)
     return label
 
 
@@ -88,7 +92,9 @@ def update_label(data, dataset_id, label_id):
 @blp.arguments(LabelDeleteArgs, location="query")
 @blp.response(204)
 def delete_label(args, dataset_id, label_id):
-    """Delete a label; one in use needs force=true."""
-    label = labels.get_label(db(), datasets.get_dataset(db(), dataset_id), label_id)
-    labels.delete_label(db(), label, args["force"])
+    """Delete a label; one in use needs force=true (its objects go, and a job rewrites the XML files)."""
+    dataset = datasets.get_dataset(db(), dataset_id)
+    stale = labels.delete_label(db(), labels.get_label(db(), dataset, label_id), args["force"])
     commit()
+    if stale:
+        rewrite_stale_files(dataset)

@@ -1,5 +1,7 @@
-"""Background jobs of a dataset: start a sync, read a job, list a dataset's jobs."""
+"""Background jobs of a dataset: start a sync or an XML rewrite, read a job, list a dataset's jobs."""
 from __future__ import annotations
+
+import logging
 
 from flask import current_app
 from flask_smorest import Blueprint
@@ -9,8 +11,9 @@ from ..db_session import commit, db
 from ..errors import Unavailable
 from ..jobs.runners import QueueUnavailable, runner
 from ..schemas import JobEnvelope, JobList, JobOut, PageArgs
-from ..services import datasets, jobs
+from ..services import annotation_files, datasets, jobs
 
+log = logging.getLogger(__name__)
 blp = Blueprint("jobs", __name__, description="Background jobs")
 
 
@@ -23,8 +26,21 @@ def stale_after_s() -> float:
 @blp.response(202, JobEnvelope)
 def sync_dataset(dataset_id):
     """Synchronize the dataset with its input path, as a job; while one runs, return that one."""
-    dataset = datasets.get_dataset(db(), dataset_id)
-    job, created = jobs.start_job(db(), dataset, "sync", current_user(), stale_after_s())
+    return {"job": start(datasets.get_dataset(db(), dataset_id), "sync", "The sync")}
+
+
+@blp.post("/datasets/<int:dataset_id>/annotation-files")
+@admin_required
+@blp.response(202, JobEnvelope)
+def rewrite_annotation_files(dataset_id):
+    """Rewrite the sibling XML files marked stale (after a label was renamed, recoloured or
+    deleted), as a job; this runs by itself after such a change, and can be started again."""
+    return {"job": start(datasets.get_dataset(db(), dataset_id), annotation_files.KIND, "The XML rewrite")}
+
+
+def start(dataset, kind: str, what: str):
+    """Queue a job of this kind for the dataset (or return the active one) and hand it over."""
+    job, created = jobs.start_job(db(), dataset, kind, current_user(), stale_after_s())
     commit()
     if created:
         try:
@@ -32,8 +48,20 @@ def sync_dataset(dataset_id):
         except QueueUnavailable as exc:
             jobs.fail_job(db(), job, str(exc))
             commit()
-            raise Unavailable(f"The sync could not be started: {exc}.") from None
-    return {"job": job}
+            raise Unavailable(f"{what} could not be started: {exc}.") from None
+    return job
+
+
+def rewrite_stale_files(dataset) -> None:
+    """After a committed label change: start rewriting the XML files it made stale.
+
+    The change itself stands either way; when the queue is down the marks stay, and
+    `POST /datasets/{id}/annotation-files` (or the next label change) starts the rewrite later.
+    """
+    try:
+        start(dataset, annotation_files.KIND, "The XML rewrite")
+    except Unavailable as exc:
+        log.warning("dataset %s: %s", dataset.id, exc.message)
 
 
 @blp.get("/jobs/<int:job_id>")

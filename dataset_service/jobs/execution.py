@@ -14,7 +14,7 @@ from storage.errors import StorageError
 
 from ..config import Config
 from ..models import Job, utcnow
-from ..services.jobs import claim_job
+from ..services.jobs import INITIAL, claim_job
 
 log = logging.getLogger(__name__)
 
@@ -107,9 +107,10 @@ Body = Callable[[JobContext, sessionmaker[Session], Config], None]
 
 def bodies() -> dict[str, Body]:
     """Return the job bodies by kind."""
+    from ..services import annotation_files
     from ..services.sync import run_sync
 
-    return {"sync": run_sync}
+    return {"sync": run_sync, annotation_files.KIND: annotation_files.run_rewrite}
 
 
 def run_job(job_id: int, make_session: sessionmaker[Session], config: Config) -> str | None:
@@ -119,7 +120,8 @@ def run_job(job_id: int, make_session: sessionmaker[Session], config: Config) ->
             log.info("job %s: not claimable (already running elsewhere or finished)", job_id)
             return None
         job = session.get(Job, job_id)
-        context = JobContext(job_id, job.dataset_id)
+        progress, counts = INITIAL.get(job.kind, ({}, {}))  # every count shows, even when it stays 0
+        context = JobContext(job_id, job.dataset_id, progress=dict(progress), counts=dict(counts))
         body = bodies()[job.kind]
     with Heartbeat(make_session, context):
         status, reason = _run_body(body, context, make_session, config)

@@ -75,7 +75,8 @@ def save_annotation(
     _apply(session, sample, objects, labels, user, now)
     sample.saved_by_id, sample.saved_at = user.id, now
     refresh_sample_index(session, sample)
-    sample.xml_etag = _write_xml(session, dataset, sample, settings)
+    sample.xml_etag = write_sibling_xml(session, dataset, sample, settings)
+    sample.xml_stale = False
     session.flush()
     return get_annotation(session, sample)
 
@@ -208,7 +209,7 @@ def to_codec(dataset: Dataset, sample: Sample, objects: list[AnnotationObject]) 
     )
 
 
-def _write_xml(session: Session, dataset: Dataset, sample: Sample, settings: StoreSettings) -> str:
+def write_sibling_xml(session: Session, dataset: Dataset, sample: Sample, settings: StoreSettings) -> str | None:
     """Write (or, with no objects, delete) the sibling XML; return the stored ETag."""
     root = parse_uri(dataset.input_path)
     store = store_for(root, settings)

@@ -13,7 +13,7 @@ from storage.uris import ObjectURI, parse_uri
 
 from ..errors import Conflict, Invalid, NotFound
 from ..models import Dataset, Label, Sample, SampleLabel, User, utcnow
-from . import filters
+from . import annotation_files, filters
 from . import labels as label_service
 
 
@@ -23,6 +23,7 @@ class DatasetCounts:
     labeled: int
     unlabeled: int
     per_label: dict[str, int]
+    xml_stale: int = 0  # sibling XML files waiting for an `annotation-files` job to rewrite them
 
 
 def normalize_path(field: str, value: str) -> str:
@@ -118,7 +119,8 @@ def dataset_counts(session: Session, dataset: Dataset) -> DatasetCounts:
         .group_by(Label.name)
     ).all()
     labeled, unlabeled = by_state.get(True, 0), by_state.get(False, 0)
-    return DatasetCounts(labeled + unlabeled, labeled, unlabeled, {name: n for name, n in per_label_rows})
+    stale = annotation_files.stale_count(session, dataset.id)
+    return DatasetCounts(labeled + unlabeled, labeled, unlabeled, {name: n for name, n in per_label_rows}, stale)
 
 
 def flush_or_conflict(session: Session, message: str) -> None:

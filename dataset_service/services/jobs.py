@@ -23,6 +23,7 @@ INITIAL = {
         {"listed": 0, "processed": 0, "sized": 0},
         {"added": 0, "updated": 0, "deleted": 0, "unchanged": 0, "annotations_imported": 0, "errors": 0},
     ),
+    "annotation-files": ({"total": 0, "processed": 0}, {"written": 0, "deleted": 0, "errors": 0}),
 }
 # A queued job waits for a free worker; only a queue that never delivers it makes it stale.
 QUEUED_TIMEOUT_S = 3600.0

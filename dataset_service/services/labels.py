@@ -51,8 +51,9 @@ def add_label(session: Session, dataset: Dataset, name: str, color: str | None =
     return label
 
 
-def update_label(session: Session, label: Label, name: str | None, color: str | None) -> Label:
-    """Rename or recolour a label; sibling XML picks the new name on the next save or publish."""
+def update_label(session: Session, label: Label, name: str | None, color: str | None) -> int:
+    """Rename or recolour a label; return how many samples' XML files now need rewriting."""
+    before = (label.name, label.color)
     if name is not None and name.strip() != label.name:
         name = name.strip()
         if not name:
@@ -63,11 +64,17 @@ def update_label(session: Session, label: Label, name: str | None, color: str | 
     if color is not None:
         label.color = _check_color(color)
     session.flush()
-    return label
+    if (label.name, label.color) == before:
+        return 0
+    from .annotation_files import mark_label_stale  # the files name the label and its colour
+
+    return mark_label_stale(session, label.id)
 
 
-def delete_label(session: Session, label: Label, force: bool = False) -> None:
-    """Delete a label; one in use needs force, which also removes its objects."""
+def delete_label(session: Session, label: Label, force: bool = False) -> int:
+    """Delete a label; one in use needs force, which also removes its objects.
+
+    Return how many samples' XML files now need rewriting."""
     in_use = session.scalar(select(func.count()).select_from(SampleLabel).where(SampleLabel.label_id == label.id)) or 0
     if in_use and not force:
         raise Conflict(
@@ -81,6 +88,9 @@ def delete_label(session: Session, label: Label, force: bool = False) -> None:
     session.delete(label)
     session.flush()
     if affected:
+        from .annotation_files import mark_stale
         from .annotations import refresh_indexes
 
         refresh_indexes(session, affected)
+        mark_stale(session, affected)
+    return len(affected)

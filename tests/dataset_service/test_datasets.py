@@ -15,7 +15,7 @@ def test_create_get_list_update_delete(admin, bucket):
     assert [label["name"] for label in body["labels"]] == ["rose", "tulip"]
     assert body["labels"][0]["color"] == "#ff0000"
     assert body["labels"][1]["color"].startswith("#") and body["labels"][1]["color"] != "#ff0000"
-    assert body["counts"] == {"total": 0, "labeled": 0, "unlabeled": 0, "per_label": {"rose": 0, "tulip": 0}}
+    assert body["counts"] == {"total": 0, "labeled": 0, "unlabeled": 0, "per_label": {"rose": 0, "tulip": 0}, "xml_stale": 0}
     assert body["created_by"] == "admin"
     dataset_id = body["id"]
 
@@ -54,7 +54,7 @@ def test_counts_per_label(app, admin, labeler, dataset):
     add_sample(app, dataset["id"], "cats/a/2.png")
     label_sample(app, one, "lena", ["cat"])
     counts = admin.get(f"/api/v1/datasets/{dataset['id']}").get_json()["counts"]
-    assert counts == {"total": 2, "labeled": 1, "unlabeled": 1, "per_label": {"cat": 1, "dog": 0}}
+    assert counts == {"total": 2, "labeled": 1, "unlabeled": 1, "per_label": {"cat": 1, "dog": 0}, "xml_stale": 0}
 
 
 def test_labels_add_rename_recolor_delete(app, admin, labeler, dataset):
