@@ -5,6 +5,7 @@ extreme points taken from that mask with a fixed seed, the same points for both 
 `--instances` scores each of the 549 objects on its own instead (the other objects count as
 background), closer to single-object sets such as the GrabCut photos.
 GrabCut gets the points' box as its rectangle and the four points as sure foreground.
+The model is scored on the polygons it answers, drawn back into a mask, as a client sees them.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ import torch
 
 from inference_worker import data
 from inference_worker.extreme_points import extreme_points
-from inference_worker.postprocess import full_mask
 from inference_worker.predictor import DEFAULT_WEIGHTS, Predictor
 from inference_worker.preprocess import points_bbox
 from inference_worker.refine import RefineSettings
@@ -45,9 +45,17 @@ def davis_frames(root: Path, limit: int | None = None, instances: bool = False):
 
 
 def model_mask(predictor: Predictor, image: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """Return the model's full-frame 0/1 mask."""
+    """Return the full-frame 0/1 mask of the polygons the worker answers (what a client draws:
+    outer contours only, simplified to about a pixel), not of the network's raw mask."""
     pred = predictor.predict([image], [points])[0]
-    return full_mask(pred.mask, pred.offset, image.shape)
+    return polygons_mask(pred.polygons, image.shape)
+
+
+def polygons_mask(polygons: list[list[list[float]]], shape: tuple[int, ...]) -> np.ndarray:
+    """Rasterise outlines in the image's pixel frame (vertices at pixel centres) to a 0/1 mask."""
+    mask = np.zeros(shape[:2], np.uint8)
+    cv2.fillPoly(mask, [np.round(np.asarray(p)).astype(np.int32) for p in polygons], 1)
+    return mask
 
 
 def grabcut_mask(image: np.ndarray, points: np.ndarray) -> np.ndarray:
