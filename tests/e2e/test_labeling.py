@@ -284,6 +284,15 @@ def test_editing_tools_and_shortcut_titles(admin_page, dataset, screenshots):
     page.click("[data-action=toggle-objects]")
     assert page.get_attribute("[data-action=toggle-objects]", "aria-pressed") == "true"
     page.keyboard.press("h")
+    item = page.locator("#objects li").first  # one object hidden from the list: not drawn, not hit
+    item.locator(".toggle-object").click()
+    expect(item).to_have_class(re.compile("is-hidden"))
+    expect(page.locator("#objects li.selected")).to_have_count(0)
+    page.click("#canvas", position=relative(page, (200, 150)))
+    expect(page.locator("#objects li.selected")).to_have_count(0)
+    item.locator(".toggle-object").click()
+    page.click("#canvas", position=relative(page, (200, 150)))
+    expect(page.locator("#objects li.selected")).to_have_count(1)
     page.click("[data-action=delete-all]")
     expect_objects(page, [])
     page.keyboard.press("Control+z")

@@ -26,7 +26,8 @@ const state = {
   labels: page.labels,
   objects: [], // {id, label, points, source}
   selected: -1,
-  hidden: false,
+  hidden: false, // every object hidden (H)
+  hiddenObjects: new WeakSet(), // objects hidden one by one from the list (a view setting, never saved)
   tool: TOOLS.includes(localStorage.getItem(TOOL_KEY)) ? localStorage.getItem(TOOL_KEY) : "polygon",
   draft: [], // the polygon's points, or the extreme points, clicked so far
   pending: null, // a finished shape waiting for its label
@@ -216,6 +217,12 @@ $("objects").addEventListener("click", (event) => {
       state.objects.splice(index, 1);
       state.selected = -1;
     });
+  } else if (event.target.closest(".toggle-object")) {
+    const object = state.objects[index];
+    if (state.hiddenObjects.has(object)) state.hiddenObjects.delete(object);
+    else state.hiddenObjects.add(object);
+    if (state.selected === index) state.selected = -1; // a hidden object cannot be edited
+    refresh();
   } else {
     state.selected = index;
     refresh();

@@ -20,7 +20,8 @@ export function renderObjectList(state) {
 function objectItem(state, object, index) {
   const item = document.createElement("li");
   item.dataset.index = index;
-  item.className = index === state.selected ? "selected" : "";
+  const hidden = state.hiddenObjects.has(object);
+  item.className = [index === state.selected ? "selected" : "", hidden ? "is-hidden" : ""].join(" ").trim();
   const swatch = document.createElement("span");
   swatch.className = "swatch";
   swatch.style.setProperty("--c", colorOf(state.labels, object.label));
@@ -31,12 +32,18 @@ function objectItem(state, object, index) {
   meta.className = "muted small";
   meta.textContent = `${object.points.length} pts${object.source === "extreme_points" ? " · extreme points" : ""}`;
   item.title = authorship(object);
+  const toggle = document.createElement("button");
+  toggle.type = "button";
+  toggle.className = "link toggle-object";
+  toggle.title = hidden ? "Show this object" : "Hide this object";
+  toggle.setAttribute("aria-pressed", String(hidden));
+  toggle.textContent = hidden ? "◌" : "◉";
   const remove = document.createElement("button");
   remove.type = "button";
   remove.className = "link remove-object";
   remove.title = "Delete this object";
   remove.textContent = "✕";
-  item.append(swatch, name, meta, remove);
+  item.append(swatch, name, meta, toggle, remove);
   return item;
 }
 

@@ -46,7 +46,7 @@ export class PointerInput {
 
   // What is under p: a vertex or an edge of the selected object, or the inside of an object.
   hitTest(p) {
-    const { objects, selected, hidden } = this.state;
+    const { objects, selected, hidden, hiddenObjects } = this.state;
     if (hidden) return null;
     const tolerance = HIT_PX / this.editor.view.scale;
     if (objects[selected]) {
@@ -56,7 +56,7 @@ export class PointerInput {
       if (edge) return { kind: "edge", index: selected, edge };
     }
     for (let i = objects.length - 1; i >= 0; i--) {
-      if (geo.containsPoint(objects[i].points, p)) return { kind: "inside", index: i };
+      if (!hiddenObjects.has(objects[i]) && geo.containsPoint(objects[i].points, p)) return { kind: "inside", index: i };
     }
     return null;
   }

@@ -78,7 +78,7 @@ function drawDraft(ctx, view, state) {
   drawHandles(ctx, view, draft, "#0a84ff", 0);
 }
 
-// Redraw everything: image, objects (unless hidden), the selected object's vertices, the draft.
+// Redraw everything: image, objects (unless hidden, all or one by one), the selected object's vertices, the draft.
 export function render(canvas, view, state) {
   const ctx = canvas.getContext("2d");
   const dpr = window.devicePixelRatio || 1;
@@ -92,7 +92,9 @@ export function render(canvas, view, state) {
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   const colors = new Map(state.labels.map((l) => [l.name, l.color]));
   if (!state.hidden) {
-    state.objects.forEach((o, i) => drawObject(ctx, view, o.points, colors.get(o.label) ?? FALLBACK_COLOR, i === state.selected));
+    state.objects.forEach((o, i) => {
+      if (!state.hiddenObjects.has(o)) drawObject(ctx, view, o.points, colors.get(o.label) ?? FALLBACK_COLOR, i === state.selected);
+    });
   }
   if (state.pending) drawObject(ctx, view, state.pending.points, "#ffffff", true);
   drawDraft(ctx, view, state);
