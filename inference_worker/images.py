@@ -82,12 +82,15 @@ def image_size(data: bytes) -> tuple[int, int]:
 
 
 def decode_image(data: bytes, max_pixels: int) -> np.ndarray:
-    """Decode encoded bytes to HxWx3 uint8 RGB, refusing images over the pixel limit."""
+    """Decode encoded bytes to HxWx3 uint8 RGB, refusing images over the pixel limit.
+
+    Pixels stay in the stored frame: an EXIF orientation tag is not applied, as in the dataset
+    service, which serves images, sizes and XML in that frame (so points clicked there match)."""
     width, height = image_size(data)
     if width * height > max_pixels:
         raise errors.BadRequest(
             f"the image has {width}x{height} pixels; the limit is {max_pixels}", "image_too_large")
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
     if image is None:
         raise errors.BadRequest("the image cannot be decoded", "undecodable_image")
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)

@@ -89,3 +89,20 @@ def test_cache_evicts_the_least_recently_used():
     for name in "abc":
         cache.put((name, "e"), np.zeros(1))
     assert cache.get(("a", "e")) is None and cache.get(("c", "e")) is not None
+
+
+def test_an_exif_orientation_is_not_applied_as_in_the_dataset_service():
+    import io
+
+    from PIL import Image
+
+    from dataset_service.services.image_probe import size_from_bytes
+
+    stored = Image.new("RGB", (80, 60), (200, 10, 10))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 degrees to display"
+    buffer = io.BytesIO()
+    stored.save(buffer, "JPEG", exif=exif)
+    decoded = decode_image(buffer.getvalue(), 10_000)
+    assert decoded.shape == (60, 80, 3)
+    assert size_from_bytes(buffer.getvalue()) == (80, 60)  # the frame the labeling page and the XML use
