@@ -47,7 +47,7 @@ train: venv ## Train the extreme-points model (hours on CPU; resumes from checkp
 	$(PY) -m pip install --quiet -e '.[train]'
 	$(PY) -m inference_worker.train $(ARGS)
 
-evaluate: venv ## Evaluate the model against GrabCut on davis345 (ARGS="--flip-tta --instances")
+evaluate: venv ## Score the model against GrabCut on davis345 (ARGS="--flip-tta --refine --instances", --set DIR, --url URL)
 	$(PY) -m inference_worker.evaluate $(ARGS)
 
 lint-chart: venv ## Lint, render and validate the Helm chart

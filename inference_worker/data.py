@@ -20,9 +20,12 @@ class Pair:
     mask: Path
 
 
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+
+
 def pairs(root: Path) -> list[Pair]:
-    """List the (image, mask) pairs of one set folder, in file-name order."""
-    images = sorted((root / "images").glob("*.jpg"))
+    """List the (image, mask) pairs of one set folder (`images/`, `masks/<stem>.png`), by file name."""
+    images = sorted(p for p in (root / "images").iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     return [Pair(p, root / "masks" / (p.stem + ".png")) for p in images]
 
 
@@ -52,6 +55,20 @@ def read_instance_masks(path: Path) -> tuple[list[np.ndarray], np.ndarray]:
     void = ids == DAVIS_VOID
     objects = [(ids == k).astype(np.uint8) for k in sorted(set(np.unique(ids).tolist()) - {0, DAVIS_VOID})]
     return objects, void.astype(np.uint8)
+
+
+def read_masks(path: Path, instances: bool) -> tuple[list[np.ndarray], np.ndarray]:
+    """Read any set's mask file as (objects, void): a palette file holds object ids (davis345:
+    merged into one object unless `instances`, 255 void); a grey one is a single object (> 127)."""
+    with Image.open(path) as image:
+        palette = image.mode == "P"
+    if palette and instances:
+        return read_instance_masks(path)
+    if palette:
+        mask, void = read_merged_mask(path)
+        return [mask], void
+    mask = read_object_mask(path)
+    return [mask], np.zeros_like(mask)
 
 
 def iou(pred: np.ndarray, truth: np.ndarray, void: np.ndarray | None = None) -> float:

@@ -22,3 +22,62 @@ def test_outlines_of_a_mask_draw_back_to_nearly_the_same_mask():
     drawn = polygons_mask(mask_to_polygons(ring, (0, 0)), mask.shape)
     assert data.iou(drawn, mask) > 0.99
     assert drawn[80, 90] == 1
+
+
+def write_set(root, palette: bool):
+    """One 640x480 disc photo with its mask, as grey (0/255) or palette ids (1 = the disc, 2 = a box)."""
+    from PIL import Image
+
+    (root / "images").mkdir(parents=True)
+    (root / "masks").mkdir()
+    image, mask = disc_image()
+    Image.fromarray(image).save(root / "images" / "disc.png")
+    if palette:
+        ids = mask.copy()
+        ids[10:40, 10:60] = 2
+        png = Image.fromarray(ids, mode="P")
+        png.putpalette([0, 0, 0, 255, 0, 0, 0, 255, 0] + [0, 0, 0] * 253)
+    else:
+        png = Image.fromarray(mask * 255)
+    png.save(root / "masks" / "disc.png")
+    return mask
+
+
+def test_any_folder_of_grey_or_palette_masks_can_be_scored(tmp_path):
+    from inference_worker.evaluate import frames
+
+    disc = write_set(tmp_path / "grey", palette=False)
+    ((image, mask, void, points),) = list(frames(tmp_path / "grey"))
+    assert image.shape == (480, 640, 3) and np.array_equal(mask, disc) and not void.any()
+    assert points[:, 0].min() == 220 and points[:, 0].max() == 420  # the disc's extreme columns
+
+    write_set(tmp_path / "palette", palette=True)
+    assert [int(m.sum()) for _, m, _, _ in frames(tmp_path / "palette")] == [int(disc.sum()) + 1500]
+    assert sorted(int(m.sum()) for _, m, _, _ in frames(tmp_path / "palette", instances=True)) == [1500, int(disc.sum())]
+
+
+def test_a_running_worker_is_scored_over_http(tmp_path, weights_path):
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from inference_worker.app import create_app
+    from inference_worker.evaluate import evaluate, frames, http_segmenter
+
+    write_set(tmp_path / "set", palette=False)
+    server = make_server("127.0.0.1", 0, create_app({"weights": weights_path}), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}"
+        result = evaluate(http_segmenter(url), frames(tmp_path / "set"), with_grabcut=True)
+        assert result["frames"] == 1 and result["model"] > 90 and result["grabcut"] > 50
+        image = np.zeros((40, 40, 3), np.uint8)
+        try:
+            http_segmenter(url)(image, np.array([[1.0, 1.0]] * 4))
+        except RuntimeError as exc:
+            assert "400" in str(exc) and "points" in str(exc)
+        else:
+            raise AssertionError("a refused request must raise")
+    finally:
+        server.shutdown()
