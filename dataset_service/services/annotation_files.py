@@ -9,8 +9,6 @@ A job that dies midway leaves the rest marked: the next one carries on, nothing 
 """
 from __future__ import annotations
 
-import logging
-
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, lazyload, sessionmaker
 
@@ -20,24 +18,13 @@ from ..config import Config
 from ..models import Dataset, Sample, SampleLabel
 from .annotations import write_sibling_xml
 
-log = logging.getLogger(__name__)
-
 KIND = "annotation-files"
 BATCH = 100  # rows locked and written per transaction
 
 
-def mark_stale(session: Session, sample_ids: list[int]) -> int:
-    """Mark these samples' XML files for rewriting; return how many were marked."""
-    if not sample_ids:
-        return 0
-    result = session.execute(
-        update(Sample).where(Sample.id.in_(sample_ids)).values(xml_stale=True).execution_options(synchronize_session=False)
-    )
-    return result.rowcount
-
-
 def mark_label_stale(session: Session, label_id: int) -> int:
-    """Mark the XML files of every sample carrying the label; return how many were marked."""
+    """Mark the XML files of every sample carrying the label (one statement, whatever their
+    number); return how many were marked."""
     carrying = select(SampleLabel.sample_id).where(SampleLabel.label_id == label_id)
     result = session.execute(
         update(Sample).where(Sample.id.in_(carrying)).values(xml_stale=True).execution_options(synchronize_session=False)
@@ -54,7 +41,7 @@ def run_rewrite(job, make_session: sessionmaker[Session], config: Config) -> Non
     """Rewrite the dataset's stale XML files (the body of an `annotation-files` job)."""
     job.stage = "writing"
     with make_session() as session:
-        job.progress["total"] = stale_count(session, job.dataset_id)
+        job.advance("total", stale_count(session, job.dataset_id))
     after = 0
     while True:
         job.check()

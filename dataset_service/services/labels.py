@@ -83,14 +83,16 @@ def delete_label(session: Session, label: Label, force: bool = False) -> int:
             {"samples": in_use},
         )
     affected = list(session.scalars(select(SampleLabel.sample_id).where(SampleLabel.label_id == label.id)))
+    if affected:
+        from .annotation_files import mark_label_stale  # their files still hold the label's objects
+
+        mark_label_stale(session, label.id)
     session.execute(delete(AnnotationObject).where(AnnotationObject.label_id == label.id))
     session.execute(delete(SampleLabel).where(SampleLabel.label_id == label.id))
     session.delete(label)
     session.flush()
     if affected:
-        from .annotation_files import mark_stale
         from .annotations import refresh_indexes
 
         refresh_indexes(session, affected)
-        mark_stale(session, affected)
     return len(affected)
