@@ -25,6 +25,7 @@ class Config:
     s3_access_key: str = "admin"
     s3_secret_key: str = field(default="adminsecret", repr=False)
     s3_path_style: bool = True
+    s3_ca_bundle: str | None = None  # CA file for an HTTPS endpoint with a private CA
     worker_url: str = "http://127.0.0.1:8090"
     worker_timeout_s: float = 20.0
     broker_url: str | None = None
@@ -48,6 +49,7 @@ class Config:
             s3_access_key=_env("S3_ACCESS_KEY", cls.s3_access_key),
             s3_secret_key=_env("S3_SECRET_KEY", cls.s3_secret_key),
             s3_path_style=_env("S3_PATH_STYLE", "true").lower() != "false",
+            s3_ca_bundle=_env("S3_CA_BUNDLE") or None,
             worker_url=_env("WORKER_URL", f"http://127.0.0.1:{_env('WORKER_PORT', '8090')}"),
             broker_url=_env("CELERY_BROKER_URL", _env("REDIS_URL")),
             job_queue=_env("CELERY_QUEUE", cls.job_queue),
@@ -73,4 +75,5 @@ class Config:
             access_key=self.s3_access_key,
             secret_key=self.s3_secret_key,
             path_style=self.s3_path_style,
+            ca_bundle=self.s3_ca_bundle,
         )

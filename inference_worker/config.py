@@ -34,6 +34,7 @@ class Config:
     s3_access_key: str = ""
     s3_secret_key: str = ""
     s3_path_style: bool = True
+    s3_ca_bundle: str | None = None  # CA file for an HTTPS endpoint with a private CA
     gunicorn_threads: int = 8
 
     @classmethod

@@ -26,6 +26,7 @@ class StoreSettings:
     secret_key: str = field(default="", repr=False)
     path_style: bool = True
     local_root: Path | None = None
+    ca_bundle: str | None = None  # a CA file for an HTTPS endpoint signed by a private CA
 
 
 def store_for(uri: ObjectURI, settings: StoreSettings) -> ObjectStore:
@@ -46,6 +47,7 @@ def _s3_store(settings: StoreSettings) -> S3ObjectStore:
         access_key=settings.access_key,
         secret_key=settings.secret_key,
         path_style=settings.path_style,
+        ca_bundle=settings.ca_bundle,
     )
 
 

@@ -9,6 +9,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import boto3
+import botocore.session
 from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError, IncompleteReadError
@@ -40,6 +41,7 @@ class S3ObjectStore(ObjectStore):
         read_timeout: float = 30,
         max_attempts: int = 3,
         max_pool: int = 32,
+        ca_bundle: str | None = None,
     ) -> None:
         self.endpoint_url = endpoint_url
         self.region = region
@@ -55,16 +57,20 @@ class S3ObjectStore(ObjectStore):
             response_checksum_validation="when_required",
         )
         # Sessions are not thread-safe but the clients they make are: make one, share it.
-        session = boto3.session.Session()
+        core = botocore.session.get_session()
+        session = boto3.session.Session(botocore_session=core)
+        # HTTPS: a private CA from the settings, else botocore's own choice (AWS_CA_BUNDLE, the
+        # config file's ca_bundle, else its default bundle); the lister verifies with the same.
+        ca_bundle = ca_bundle or core.get_config_variable("ca_bundle")
         self._client = session.client(
             "s3", endpoint_url=endpoint_url, region_name=region, config=config,
-            aws_access_key_id=access_key, aws_secret_access_key=secret_key,
+            aws_access_key_id=access_key, aws_secret_access_key=secret_key, verify=ca_bundle,
         )
         # The lister signs with the same keys, or with the environment's credentials (an IAM role).
         credentials = Credentials(access_key, secret_key) if access_key else session.get_credentials()
         self._lister = S3Lister(
             self._client.meta.endpoint_url, self._client.meta.region_name, credentials, path_style,
-            connect_timeout, read_timeout, max_attempts,
+            connect_timeout, read_timeout, max_attempts, ca_bundle=ca_bundle,
         ) if credentials is not None else None
 
     def list_pages(

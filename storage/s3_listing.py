@@ -41,14 +41,17 @@ class S3Lister:
     """Page through ListObjectsV2 of an S3-compatible endpoint."""
 
     def __init__(self, endpoint_url: str, region: str, credentials: Credentials, path_style: bool,
-                 connect_timeout: float, read_timeout: float, attempts: int = ATTEMPTS, max_pool: int = 4):
+                 connect_timeout: float, read_timeout: float, attempts: int = ATTEMPTS, max_pool: int = 4,
+                 ca_bundle: str | None = None):
         self.endpoint = endpoint_url.rstrip("/")
         self.region = region or "us-east-1"
         self.credentials = credentials
         self.path_style = path_style
         self.attempts = max(1, attempts)
+        # HTTPS is verified against the system's CAs, or against `ca_bundle` (a private CA).
+        tls = {"cert_reqs": "CERT_REQUIRED", "ca_certs": ca_bundle} if ca_bundle else {}
         self.pool = urllib3.PoolManager(
-            maxsize=max_pool, retries=False, timeout=urllib3.Timeout(connect=connect_timeout, read=read_timeout),
+            maxsize=max_pool, retries=False, timeout=urllib3.Timeout(connect=connect_timeout, read=read_timeout), **tls,
         )
 
     def url(self, bucket: str, query: dict[str, str]) -> str:

@@ -138,6 +138,7 @@ class SeaweedFS:
         secret_key: str,
         host: str = "127.0.0.1",
         volume_size_limit_mb: int = 1024,
+        tls: tuple[Path, Path] | None = None,
     ) -> None:
         self.data_dir = Path(data_dir)
         self.ports = derive_ports(s3_port)
@@ -145,12 +146,13 @@ class SeaweedFS:
         self.secret_key = secret_key
         self.host = host
         self.volume_size_limit_mb = volume_size_limit_mb
+        self.tls = tls  # (certificate, key) files: the S3 API then speaks HTTPS only
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
     def endpoint_url(self) -> str:
         """Return the S3 endpoint URL."""
-        return f"http://{self.host}:{self.ports.s3}"
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.ports.s3}"
 
     @property
     def log_path(self) -> Path:
@@ -211,6 +213,7 @@ class SeaweedFS:
             "-s3", f"-s3.port={p.s3}", f"-s3.port.grpc={p.s3 + GRPC_OFFSET}",
             f"-s3.config={self.data_dir / IDENTITIES_NAME}",
             "-s3.port.iceberg=0", "-s3.port.lance=0",
+            *([f"-s3.cert.file={self.tls[0]}", f"-s3.key.file={self.tls[1]}"] if self.tls else []),
         ]
 
     def _write_identities(self) -> None:
@@ -256,6 +259,7 @@ class SeaweedFS:
         return boto3.session.Session().client(
             "s3", endpoint_url=self.endpoint_url, region_name="us-east-1", config=config,
             aws_access_key_id=self.access_key, aws_secret_access_key=self.secret_key,
+            verify=str(self.tls[0]) if self.tls else None,
         )
 
     def _log_tail(self, lines: int = 15) -> str:
