@@ -303,6 +303,22 @@ def test_editing_tools_and_shortcut_titles(admin_page, dataset, screenshots):
     assert head.label == "person" and len(head.points) == 4
     assert flat(head.points) == pytest.approx(flat([(30, 295), (50, 45), (360, 45), (380, 285)]), abs=1.5)
 
+    expect(page.locator("[data-action=reset-shape]")).to_be_disabled()  # the saved outline is the current one
+    page.mouse.move(*canvas_point(page, 200, 150))
+    page.mouse.down()
+    page.mouse.move(*canvas_point(page, 230, 170), steps=4)
+    page.mouse.up()
+    expect(page.locator("#save-status")).to_have_attribute("data-state", "dirty")
+    page.keyboard.press("r")  # back to the saved outline: nothing left to save
+    expect(page.locator("#save-status")).to_have_attribute("data-state", "clean")
+    expect(page.locator("[data-action=reset-shape]")).to_be_disabled()
+
+    page.click("[data-action=fullscreen]")
+    expect(page.locator("[data-action=fullscreen]")).to_have_attribute("aria-pressed", "true")
+    assert page.evaluate("document.fullscreenElement !== null")
+    page.keyboard.press("Shift+F")
+    expect(page.locator("[data-action=fullscreen]")).to_have_attribute("aria-pressed", "false")
+
 
 def relative(page, point) -> dict:
     box = page.locator("#canvas").bounding_box()

@@ -51,6 +51,12 @@ const fromApi = (o) => ({
 });
 const toApi = (o) => ({ id: o.id ?? null, label: o.label, points: o.points.map(geo.roundPoint), source: o.source });
 const snapshot = () => JSON.stringify(state.objects.map(toApi));
+// The selected object as last saved (null for one drawn since), for "Reset shape".
+const savedShape = (object) => (object?.id == null ? null : JSON.parse(state.savedJson).find((o) => o.id === object.id) ?? null);
+const canReset = (object) => {
+  const saved = savedShape(object);
+  return saved !== null && JSON.stringify(saved.points) !== JSON.stringify(toApi(object).points);
+};
 const isDirty = () => snapshot() !== state.savedJson;
 
 // Apply a change to the objects as one undoable step.
@@ -85,6 +91,7 @@ function refresh() {
   renderStatus(state, { dirty: isDirty(), saveState, key: page.key });
   renderToolbar(state, {
     undo: history.canUndo, redo: history.canRedo, "delete-selected": state.selected >= 0,
+    "reset-shape": canReset(state.objects[state.selected]),
     "delete-all": state.objects.length > 0, prev: Boolean(page.prevUrl), next: Boolean(page.nextUrl),
   });
   redraw();
@@ -369,6 +376,15 @@ const actions = {
     state.hidden = !state.hidden;
     refresh();
   },
+  "reset-shape": () => {
+    const object = state.objects[state.selected];
+    if (!canReset(object)) return;
+    change(() => (object.points = savedShape(object).points.map((p) => [...p])));
+  },
+  fullscreen: () => {
+    if (document.fullscreenElement) document.exitFullscreen();
+    else document.documentElement.requestFullscreen().catch((err) => showMessage(`Full screen is not available: ${err.message}`));
+  },
   "delete-selected": () => {
     if (state.selected < 0) return;
     change(() => {
@@ -414,6 +430,10 @@ new PointerInput(canvas, {
 window.addEventListener("resize", () => {
   resizeCanvas();
   fit();
+});
+
+document.addEventListener("fullscreenchange", () => {
+  document.querySelector("[data-action='fullscreen']").setAttribute("aria-pressed", String(Boolean(document.fullscreenElement)));
 });
 
 fillShortcutTable();
