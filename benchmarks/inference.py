@@ -2,7 +2,8 @@
 
 Starts the worker under gunicorn on a free port, then measures end-to-end latency (p50/p95)
 of `POST /v1/extreme-points` for a 640x480 JPEG sent as base64, one request at a time, and
-the throughput with 8 concurrent clients.
+the throughput with 8 concurrent clients. The worker runs with its defaults; WORKER_* variables
+set for this command change them (e.g. `WORKER_REFINE=false make bench-inference`).
 """
 
 from __future__ import annotations
@@ -108,6 +109,7 @@ def main(argv: list[str] | None = None) -> None:
             worker.terminate()
             worker.wait(15)
     print(f"inference worker {model['id']} on {model['device']}, input {model['input_size']} px, "
+          f"flip TTA {'on' if model['flip_tta'] else 'off'}, GrabCut refinement {'on' if model.get('refine') else 'off'}, "
           f"batch <= {model['max_batch']} / {model['max_wait_ms']} ms, {os.cpu_count()} CPU cores")
     print(f"latency, 640x480 JPEG as base64, 1 client, {len(times)} requests: "
           f"p50 {percentile(times, 50):.1f} ms, p95 {percentile(times, 95):.1f} ms, mean {statistics.mean(times):.1f} ms")
