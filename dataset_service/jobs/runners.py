@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Protocol
 
 from flask import Flask
@@ -31,9 +32,23 @@ class ThreadRunner:
     def __init__(self, make_session: sessionmaker[Session], config: Config, slots: int = THREAD_JOBS):
         self.make_session, self.config = make_session, config
         self._slots = threading.BoundedSemaphore(slots)
+        self._threads: set[threading.Thread] = set()
+        self._lock = threading.Lock()
 
     def submit(self, job_id: int) -> None:
-        threading.Thread(target=self._run, args=(job_id,), name=f"job-{job_id}", daemon=True).start()
+        thread = threading.Thread(target=self._run, args=(job_id,), name=f"job-{job_id}", daemon=True)
+        with self._lock:
+            self._threads = {t for t in self._threads if t.is_alive()} | {thread}
+        thread.start()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until every submitted job has ended (e.g. before shutting down); return whether they did."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            threads = list(self._threads)
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        return not any(t.is_alive() for t in threads)
 
     def _run(self, job_id: int) -> None:
         with self._slots:

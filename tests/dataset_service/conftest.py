@@ -33,8 +33,17 @@ def config(database_url, s3_server, tmp_path) -> Config:
 def app(config):
     app = create_app(config)
     yield app
+    finish_jobs(app)
     app.extensions["db_engine"].dispose()
     wipe(config.database_url)
+
+
+def finish_jobs(app, timeout: float = 60) -> None:
+    """Let jobs a test started in this process (e.g. a label change's XML rewrite) end before the
+    database is wiped under them."""
+    runner = app.extensions.get("job_runner")
+    if runner is not None and hasattr(runner, "wait_idle"):
+        assert runner.wait_idle(timeout), "a background job did not end"
 
 
 @pytest.fixture

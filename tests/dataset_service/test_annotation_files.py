@@ -7,6 +7,7 @@ from dataset_service import create_app
 from storage.annotations import read_annotation
 from storage.errors import ObjectNotFound
 
+from .conftest import finish_jobs
 from .factories import add_sample
 from .test_sync import wait_job
 
@@ -87,6 +88,7 @@ def test_an_unreachable_store_leaves_the_files_marked_and_a_later_job_finishes_t
         job = wait_job(admin, last_job(admin, dataset)["id"])
         assert job["status"] == "failed" and "object store" in job["error"], job
     finally:
+        finish_jobs(broken)
         broken.extensions["db_engine"].dispose()
     assert admin.get(f"/api/v1/datasets/{dataset['id']}").get_json()["counts"]["xml_stale"] == 1
     assert [o.label for o in xml_of(s3_server, dataset, "cats/a/one.xml").objects] == ["dog"]
