@@ -20,7 +20,8 @@ GPU = "nvidia.com/gpu"
 # The oldest Kubernetes the chart supports and the newest whose schemas kubernetes-validate ships.
 KUBE_VERSIONS = ("1.29.0", latest_version())
 
-GPU_AND_INGRESS = {
+GPU_AND_INGRESS = {  # also an HTTPS object store with a private CA
+    "s3": {"endpointUrl": "https://s3.internal:9000", "caBundle": {"configMap": "corp-ca", "key": "root.pem"}},
     "inference": {
         "gpu": True,
         "replicas": 3,
@@ -209,6 +210,24 @@ def test_settings_reach_the_processes(default_objects):
     inference_env = {e["name"] for e in only_container(deployment(default_objects, "inference"))["env"]}
     assert {"S3_ENDPOINT_URL", "S3_REGION", "S3_ACCESS_KEY", "S3_SECRET_KEY"} <= inference_env
     assert not {"DATABASE_URL", "SECRET_KEY"} & inference_env
+
+
+def test_a_private_ca_of_the_object_store_reaches_every_pod_that_talks_to_it(default_objects, gpu_objects):
+    for component in ("api", "jobs", "inference"):
+        pod = deployment(gpu_objects, component)["spec"]["template"]["spec"]
+        container = only_container(deployment(gpu_objects, component))
+        env = {e["name"]: e.get("value") for e in container["env"]}
+        assert env["S3_CA_BUNDLE"] == "/etc/dataset-service/s3-ca/root.pem"
+        (mount,) = [m for m in container["volumeMounts"] if m["name"] == "s3-ca"]
+        assert mount == {"name": "s3-ca", "mountPath": "/etc/dataset-service/s3-ca", "readOnly": True}
+        (volume,) = [v for v in pod["volumes"] if v["name"] == "s3-ca"]
+        assert volume["configMap"]["name"] == "corp-ca"
+
+        plain = deployment(default_objects, component)
+        assert "S3_CA_BUNDLE" not in {e["name"] for e in only_container(plain)["env"]}
+        assert "s3-ca" not in {v["name"] for v in plain["spec"]["template"]["spec"]["volumes"]}
+    inference_env = {e["name"] for e in only_container(deployment(default_objects, "inference"))["env"]}
+    assert "S3_PATH_STYLE" in inference_env  # the worker addresses the store like the api does
 
 
 def test_existing_secret_replaces_the_charts_secret(chart):

@@ -185,3 +185,30 @@ Writable scratch space: the root filesystem is read-only by default.
 - name: var
   emptyDir: {}
 {{- end }}
+
+{{/*
+The object store's private CA, when s3.caBundle.configMap names one: the env variable, the
+mount and the volume each pod that talks to the store adds (nothing otherwise).
+*/}}
+{{- define "dataset-service.s3CaEnv" -}}
+{{- if .Values.s3.caBundle.configMap }}
+- name: S3_CA_BUNDLE
+  value: /etc/dataset-service/s3-ca/{{ .Values.s3.caBundle.key }}
+{{- end }}
+{{- end }}
+
+{{- define "dataset-service.s3CaVolumeMounts" -}}
+{{- if .Values.s3.caBundle.configMap }}
+- name: s3-ca
+  mountPath: /etc/dataset-service/s3-ca
+  readOnly: true
+{{- end }}
+{{- end }}
+
+{{- define "dataset-service.s3CaVolumes" -}}
+{{- if .Values.s3.caBundle.configMap }}
+- name: s3-ca
+  configMap:
+    name: {{ .Values.s3.caBundle.configMap }}
+{{- end }}
+{{- end }}
