@@ -59,8 +59,9 @@ class S3ObjectStore(ObjectStore):
         # Sessions are not thread-safe but the clients they make are: make one, share it.
         core = botocore.session.get_session()
         session = boto3.session.Session(botocore_session=core)
-        # HTTPS: a private CA from the settings, else botocore's own choice (AWS_CA_BUNDLE, the
-        # config file's ca_bundle, else its default bundle); the lister verifies with the same.
+        # HTTPS: a private CA from the settings, else the one botocore is told of (AWS_CA_BUNDLE or
+        # the config file's ca_bundle); the lister verifies with the same file. With neither,
+        # boto3 uses its bundled CAs and the lister the system's.
         ca_bundle = ca_bundle or core.get_config_variable("ca_bundle")
         self._client = session.client(
             "s3", endpoint_url=endpoint_url, region_name=region, config=config,
