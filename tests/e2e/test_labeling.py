@@ -290,7 +290,10 @@ def test_editing_tools_and_shortcut_titles(admin_page, dataset, screenshots):
     expect(page.locator("#objects li.selected")).to_have_count(0)
     page.click("#canvas", position=relative(page, (200, 150)))
     expect(page.locator("#objects li.selected")).to_have_count(0)
-    item.locator(".toggle-object").click()
+    item.locator(".object-name").click()  # choosing it in the list shows it again
+    expect(item).not_to_have_class(re.compile("is-hidden"))
+    expect(page.locator("#objects li.selected")).to_have_count(1)
+    page.keyboard.press("Escape")
     page.click("#canvas", position=relative(page, (200, 150)))
     expect(page.locator("#objects li.selected")).to_have_count(1)
     page.click("[data-action=delete-all]")

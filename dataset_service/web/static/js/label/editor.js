@@ -231,6 +231,7 @@ $("objects").addEventListener("click", (event) => {
     if (state.selected === index) state.selected = -1; // a hidden object cannot be edited
     refresh();
   } else {
+    state.hiddenObjects.delete(state.objects[index]); // choosing a hidden object shows it again
     state.selected = index;
     refresh();
   }

@@ -49,7 +49,7 @@ export class PointerInput {
     const { objects, selected, hidden, hiddenObjects } = this.state;
     if (hidden) return null;
     const tolerance = HIT_PX / this.editor.view.scale;
-    if (objects[selected]) {
+    if (objects[selected] && !hiddenObjects.has(objects[selected])) {
       const vertex = geo.nearestVertex(objects[selected].points, p, tolerance);
       if (vertex >= 0) return { kind: "vertex", index: selected, vertex };
       const edge = geo.nearestEdge(objects[selected].points, p, tolerance);
