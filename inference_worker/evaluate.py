@@ -50,11 +50,6 @@ def frames(folder: Path, limit: int | None = None, instances: bool = False) -> I
                 yield image, mask, void, extreme_points(mask, rng)
 
 
-def davis_frames(root: Path, limit: int | None = None, instances: bool = False) -> Iterator[tuple]:
-    """Yield the davis345 frames (merged) or objects (`instances`) of the data root."""
-    return frames(root / "davis345", limit, instances)
-
-
 def model_mask(predictor: Predictor, image: np.ndarray, points: np.ndarray) -> np.ndarray:
     """Return the full-frame 0/1 mask of the polygons the worker answers (what a client draws:
     outer contours only, simplified to about a pixel), not of the network's raw mask."""
@@ -127,6 +122,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--flip-tta", action="store_true", help="average with the mirrored crop (the worker's default)")
     parser.add_argument("--refine", action="store_true", help="refine the outline on the image with GrabCut seeded by the network (the worker's default)")
     parser.add_argument("--instances", action="store_true", help="score each object on its own, not merged masks")
+    parser.add_argument("--input-size", type=int, help="crop side to serve at instead of the one the weights record")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -134,8 +130,10 @@ def main(argv: list[str] | None = None) -> None:
         segment, name = http_segmenter(args.url), f"the worker at {args.url}"
     else:
         predictor = Predictor.from_weights(args.weights, flip_tta=args.flip_tta, refine=RefineSettings() if args.refine else None)
+        predictor.input_size = args.input_size or predictor.input_size
         segment = lambda image, points: model_mask(predictor, image, points)  # noqa: E731
-        name = f"model {predictor.name}{' + flip TTA' if args.flip_tta else ''}{' + GrabCut refinement' if args.refine else ''}"
+        name = (f"model {predictor.name} at {predictor.input_size} px{' + flip TTA' if args.flip_tta else ''}"
+                f"{' + GrabCut refinement' if args.refine else ''}")
     folder = args.set or args.data / "davis345"
     result = evaluate(segment, frames(folder, args.limit, args.instances), not args.no_grabcut)
     what = "objects, each on its own" if args.instances else "images, objects merged"
