@@ -1,7 +1,8 @@
 """Turn a training checkpoint into committed serving weights: `python -m inference_worker.export`.
 
 Writes `<out>.pt` (the network's state dict, fp16 by default, plus its name, version, variant
-and input size) and `<out>.pt.sha256`, which the predictor checks before loading.
+and input size) and `<out>.pt.sha256`, which the predictor checks before loading. Given several
+sources (checkpoints or exported weights), it writes one ensemble whose logits are averaged.
 """
 
 from __future__ import annotations
@@ -11,15 +12,26 @@ from pathlib import Path
 
 import torch
 
-from inference_worker.network import ExtremePointNet
-from inference_worker.predictor import DEFAULT_WEIGHTS, sha256_of
+from inference_worker.network import Ensemble, ExtremePointNet
+from inference_worker.predictor import DEFAULT_WEIGHTS, load_weights, sha256_of
 from inference_worker.preprocess import INPUT_SIZE
 
 
-def write_weights(model: ExtremePointNet, out: Path, name: str, version: str, fp16: bool = True, extra: dict | None = None, input_size: int = INPUT_SIZE) -> str:
-    """Save the model's weights with their metadata and sha256 file; return the sha256."""
-    state = {k: (v.half() if fp16 and v.is_floating_point() else v).clone() for k, v in model.state_dict().items()}
-    blob = {"name": name, "version": version, "variant": model.variant, "input_size": input_size, "state_dict": state, **(extra or {})}
+def _tensors(model: ExtremePointNet, fp16: bool) -> dict:
+    """Return a copy of the network's state dict, floating tensors halved with `fp16`."""
+    return {k: (v.half() if fp16 and v.is_floating_point() else v).clone() for k, v in model.state_dict().items()}
+
+
+def write_weights(model: ExtremePointNet | Ensemble, out: Path, name: str, version: str, fp16: bool = True, extra: dict | None = None, input_size: int = INPUT_SIZE) -> str:
+    """Save the model's weights with their metadata and sha256 file; return the sha256.
+
+    An ensemble is written as its members' variants and tensors, in order.
+    """
+    blob = {"name": name, "version": version, "variant": model.variant, "input_size": input_size, **(extra or {})}
+    if isinstance(model, Ensemble):
+        blob["members"] = [{"variant": m.variant, "state_dict": _tensors(m, fp16)} for m in model.members]
+    else:
+        blob["state_dict"] = _tensors(model, fp16)
     out.parent.mkdir(parents=True, exist_ok=True)
     torch.save(blob, out)
     digest = sha256_of(out)
@@ -27,20 +39,36 @@ def write_weights(model: ExtremePointNet, out: Path, name: str, version: str, fp
     return digest
 
 
+def load_source(path: Path) -> tuple[ExtremePointNet | Ensemble, dict]:
+    """Read a train.py checkpoint, or an exported weights file (checked against its sha256)."""
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    if "model" not in state:
+        return load_weights(path)
+    model = ExtremePointNet(state["variant"])
+    model.load_state_dict(state["model"])
+    meta = {"epoch": state["epoch"], "step": state["step"], "val_iou": float(state["val_iou"])}
+    return model, {**meta, "input_size": int(state.get("input_size", INPUT_SIZE))}
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("checkpoint", type=Path, help="a train.py checkpoint (best.pt or latest.pt)")
+    parser.add_argument("sources", type=Path, nargs="+", help="train.py checkpoints (best.pt, latest.pt) or exported weights; several make an ensemble")
     parser.add_argument("--out", type=Path, default=DEFAULT_WEIGHTS)
     parser.add_argument("--name", default="dextr-lite0")
     parser.add_argument("--version", default="1")
+    parser.add_argument("--input-size", type=int, help="crop side to serve at (default: the first source's)")
     parser.add_argument("--fp32", action="store_true", help="keep fp32 instead of fp16")
     args = parser.parse_args(argv)
-    state = torch.load(args.checkpoint, map_location="cpu", weights_only=True)
-    model = ExtremePointNet(state["variant"])
-    model.load_state_dict(state["model"])
-    extra = {"epoch": state["epoch"], "step": state["step"], "val_iou": float(state["val_iou"])}
-    digest = write_weights(model, args.out, args.name, args.version, not args.fp32, extra, int(state.get("input_size", INPUT_SIZE)))
-    print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB), sha256 {digest}")
+    loaded = [load_source(path) for path in args.sources]
+    if len(loaded) == 1:
+        model, meta = loaded[0]
+        extra = {k: meta[k] for k in ("epoch", "step", "val_iou") if k in meta}
+    else:
+        members = [m for model, _ in loaded for m in (model.members if isinstance(model, Ensemble) else [model])]
+        model, extra = Ensemble(members), {"sources": [str(path) for path in args.sources]}
+    input_size = args.input_size or int(loaded[0][1].get("input_size", INPUT_SIZE))
+    digest = write_weights(model, args.out, args.name, args.version, not args.fp32, extra, input_size)
+    print(f"wrote {args.out} ({model.variant}, {args.out.stat().st_size / 1e6:.1f} MB, {input_size} px), sha256 {digest}")
 
 
 if __name__ == "__main__":

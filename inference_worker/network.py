@@ -153,6 +153,24 @@ class ExtremePointNet(nn.Module):
         return F.interpolate(logits, size=x.shape[-2:], mode="bilinear", align_corners=False)
 
 
+class Ensemble(nn.Module):
+    """Several trained networks on the same input, their mask logits averaged.
+
+    Networks with different encoders make different mistakes, so their average is better
+    than either (see MODEL_CARD.md); the predictor treats it as one network.
+    """
+
+    def __init__(self, members: list[ExtremePointNet]):
+        super().__init__()
+        if not members:
+            raise ValueError("an ensemble needs at least one network")
+        self.members = nn.ModuleList(members)
+        self.variant = "+".join(m.variant for m in members)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.stack([member(x) for member in self.members]).mean(dim=0)
+
+
 def load_imagenet_encoder(model: ExtremePointNet, path: str) -> None:
     """Initialise the encoder from an ImageNet EfficientNet-Lite state dict.
 

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from inference_worker import postprocess, preprocess
-from inference_worker.network import ExtremePointNet
+from inference_worker.network import Ensemble, ExtremePointNet
 from inference_worker.refine import RefineSettings, refine
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
@@ -58,24 +58,33 @@ def verify_sha256(path: Path) -> str:
     return actual
 
 
-def load_weights(path: Path) -> tuple[ExtremePointNet, dict]:
-    """Build the network from a checked weights file; return it and the file's metadata."""
+def _network(variant: str, state_dict: dict) -> ExtremePointNet:
+    """Build one network and load its (possibly fp16) tensors as fp32."""
+    model = ExtremePointNet(variant)
+    model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state_dict.items()})
+    return model
+
+
+def load_weights(path: Path) -> tuple[ExtremePointNet | Ensemble, dict]:
+    """Build the network (or the ensemble the file lists) from a checked weights file; return
+    it and the file's metadata."""
     path = Path(path)
     if not path.exists():
         raise WeightsError(f"weights file {path} not found")
     digest = verify_sha256(path)
     blob = torch.load(path, map_location="cpu", weights_only=True)
-    model = ExtremePointNet(blob["variant"])
-    state = {k: v.float() if v.is_floating_point() else v for k, v in blob["state_dict"].items()}
-    model.load_state_dict(state)
-    meta = {k: v for k, v in blob.items() if k != "state_dict"}
+    if "members" in blob:
+        model = Ensemble([_network(m["variant"], m["state_dict"]) for m in blob["members"]])
+    else:
+        model = _network(blob["variant"], blob["state_dict"])
+    meta = {k: v for k, v in blob.items() if k not in ("state_dict", "members")}
     return model, {**meta, "sha256": digest}
 
 
 class Predictor:
     """Turn images and their four extreme points into object outlines, a batch at a time."""
 
-    def __init__(self, model: ExtremePointNet, name: str = "dextr-lite0@dev", device: torch.device | None = None, input_size: int = preprocess.INPUT_SIZE, sha256: str | None = None, flip_tta: bool = False, refine: RefineSettings | None = None):
+    def __init__(self, model: ExtremePointNet | Ensemble, name: str = "dextr-lite0@dev", device: torch.device | None = None, input_size: int = preprocess.INPUT_SIZE, sha256: str | None = None, flip_tta: bool = False, refine: RefineSettings | None = None):
         self.device = device or pick_device()
         self.flip_tta = flip_tta
         self.refine = refine  # None: the thresholded network output as is
