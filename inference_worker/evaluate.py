@@ -122,6 +122,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--flip-tta", action="store_true", help="average with the mirrored crop (the worker's default)")
     parser.add_argument("--refine", action="store_true", help="refine the outline on the image with GrabCut seeded by the network (the worker's default)")
     parser.add_argument("--instances", action="store_true", help="score each object on its own, not merged masks")
+    parser.add_argument("--runtime", default="auto", choices=["auto", "torch", "onnx"], help="where the network runs (auto: ONNX Runtime on the CPU, as the worker)")
     parser.add_argument("--input-size", type=int, help="crop side to serve at instead of the one the weights record")
     args = parser.parse_args(argv)
     if args.threads:
@@ -129,7 +130,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.url:
         segment, name = http_segmenter(args.url), f"the worker at {args.url}"
     else:
-        predictor = Predictor.from_weights(args.weights, flip_tta=args.flip_tta, refine=RefineSettings() if args.refine else None)
+        predictor = Predictor.from_weights(args.weights, flip_tta=args.flip_tta, refine=RefineSettings() if args.refine else None, runtime=args.runtime, threads=args.threads)
         predictor.input_size = args.input_size or predictor.input_size
         segment = lambda image, points: model_mask(predictor, image, points)  # noqa: E731
         name = (f"model {predictor.name} at {predictor.input_size} px{' + flip TTA' if args.flip_tta else ''}"

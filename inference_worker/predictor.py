@@ -12,6 +12,7 @@ import torch
 from inference_worker import postprocess, preprocess
 from inference_worker.network import Ensemble, ExtremePointNet
 from inference_worker.refine import RefineSettings, refine
+from inference_worker.runtime import make_runner
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 DEFAULT_WEIGHTS = WEIGHTS_DIR / "dextr-lite0.pt"
@@ -35,6 +36,11 @@ class Prediction:
 def pick_device() -> torch.device:
     """Return CUDA when present, else the CPU."""
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def sigmoid(logits: np.ndarray) -> np.ndarray:
+    """Return the probabilities of logits, without overflow for large negative values."""
+    return torch.sigmoid(torch.from_numpy(np.ascontiguousarray(logits))).numpy()
 
 
 def sha256_of(path: Path) -> str:
@@ -84,21 +90,22 @@ def load_weights(path: Path) -> tuple[ExtremePointNet | Ensemble, dict]:
 class Predictor:
     """Turn images and their four extreme points into object outlines, a batch at a time."""
 
-    def __init__(self, model: ExtremePointNet | Ensemble, name: str = "dextr-lite0@dev", device: torch.device | None = None, input_size: int = preprocess.INPUT_SIZE, sha256: str | None = None, flip_tta: bool = False, refine: RefineSettings | None = None):
+    def __init__(self, model: ExtremePointNet | Ensemble, name: str = "dextr-lite0@dev", device: torch.device | None = None, input_size: int = preprocess.INPUT_SIZE, sha256: str | None = None, flip_tta: bool = False, refine: RefineSettings | None = None, runtime: str = "auto", threads: int = 0):
         self.device = device or pick_device()
         self.flip_tta = flip_tta
         self.refine = refine  # None: the thresholded network output as is
-        self.model = model.to(self.device).eval()
         self.name = name
         self.input_size = input_size
         self.sha256 = sha256
+        self.runner = make_runner(model, self.device, runtime, threads, input_size)
 
     @classmethod
-    def from_weights(cls, path: Path = DEFAULT_WEIGHTS, device: torch.device | None = None, flip_tta: bool = False, refine: RefineSettings | None = None) -> Predictor:
+    def from_weights(cls, path: Path = DEFAULT_WEIGHTS, device: torch.device | None = None, flip_tta: bool = False, refine: RefineSettings | None = None, runtime: str = "auto", threads: int = 0) -> Predictor:
         """Load a committed weights file, checked against its sha256."""
         model, meta = load_weights(path)
         name = f"{meta.get('name', 'dextr')}@{meta.get('version', '0')}"
-        return cls(model, name, device, int(meta.get("input_size", preprocess.INPUT_SIZE)), meta["sha256"], flip_tta, refine)
+        input_size = int(meta.get("input_size", preprocess.INPUT_SIZE))
+        return cls(model, name, device, input_size, meta["sha256"], flip_tta, refine, runtime, threads)
 
     def predict(self, images: list[np.ndarray], points: list[np.ndarray]) -> list[Prediction]:
         """Predict one outline per (image, points) pair."""
@@ -113,15 +120,13 @@ class Predictor:
 
     def inference(self, inputs: np.ndarray) -> np.ndarray:
         """Run the network on a batch; return the object probabilities in each crop."""
-        with torch.inference_mode():
-            x = torch.from_numpy(inputs).to(self.device)
-            if self.flip_tta:  # average with the mirrored crop: smoother, more symmetric edges
-                n = len(x)
-                probs = torch.sigmoid(self.model(torch.cat([x, x.flip(-1)])))
-                probs = (probs[:n] + probs[n:].flip(-1)) / 2
-            else:
-                probs = torch.sigmoid(self.model(x))
-            return probs[:, 0].float().cpu().numpy()
+        if self.flip_tta:  # average with the mirrored crop: smoother, more symmetric edges
+            n = len(inputs)
+            probs = sigmoid(self.runner(np.concatenate([inputs, inputs[..., ::-1]])))
+            probs = (probs[:n] + probs[n:, ..., ::-1]) / 2
+        else:
+            probs = sigmoid(self.runner(inputs))
+        return np.ascontiguousarray(probs[:, 0], dtype=np.float32)
 
     def postprocess(self, prob: np.ndarray, box: np.ndarray, image: np.ndarray) -> Prediction:
         """Paste one crop's probabilities back, threshold (or refine on the image), trace the outline."""

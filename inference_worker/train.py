@@ -113,7 +113,7 @@ def lr_factor(step: int, progress: float) -> float:
 def validate(model: ExtremePointNet, val_set: list, input_size: int = INPUT_SIZE) -> float:
     """Return the mean IoU on the validation subset, through the serving predictor."""
     model.eval()
-    predictor = Predictor(model, device=torch.device("cpu"), input_size=input_size)
+    predictor = Predictor(model, device=torch.device("cpu"), input_size=input_size, runtime="torch")
     scores = []
     for image, mask, void, points in val_set:
         pred = predictor.predict([image], [points])[0]
