@@ -121,16 +121,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
     parser.add_argument("--flip-tta", action="store_true", help="average with the mirrored crop (the worker's default)")
     parser.add_argument("--refine", action="store_true", help="refine the outline on the image with GrabCut seeded by the network (the worker's default)")
+    parser.add_argument("--refine-max-pixels", type=int, default=RefineSettings.max_pixels, help="the refinement's working size (WORKER_REFINE_MAX_PIXELS)")
     parser.add_argument("--instances", action="store_true", help="score each object on its own, not merged masks")
     parser.add_argument("--runtime", default="auto", choices=["auto", "torch", "onnx"], help="where the network runs (auto: ONNX Runtime on the CPU, as the worker)")
     parser.add_argument("--input-size", type=int, help="crop side to serve at instead of the one the weights record")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
+    cv2.setRNGSeed(POINTS_SEED)  # GrabCut's k-means (baseline and refinement): the same figures on every run
     if args.url:
         segment, name = http_segmenter(args.url), f"the worker at {args.url}"
     else:
-        predictor = Predictor.from_weights(args.weights, flip_tta=args.flip_tta, refine=RefineSettings() if args.refine else None, runtime=args.runtime, threads=args.threads)
+        predictor = Predictor.from_weights(args.weights, flip_tta=args.flip_tta, refine=RefineSettings(max_pixels=args.refine_max_pixels) if args.refine else None, runtime=args.runtime, threads=args.threads)
         predictor.input_size = args.input_size or predictor.input_size
         segment = lambda image, points: model_mask(predictor, image, points)  # noqa: E731
         name = (f"model {predictor.name} at {predictor.input_size} px{' + flip TTA' if args.flip_tta else ''}"

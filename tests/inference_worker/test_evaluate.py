@@ -81,3 +81,17 @@ def test_a_running_worker_is_scored_over_http(tmp_path, weights_path):
             raise AssertionError("a refused request must raise")
     finally:
         server.shutdown()
+
+
+def test_the_command_scores_a_folder_the_same_on_every_run(tmp_path, weights_path, capsys):
+    from inference_worker.evaluate import main
+
+    write_set(tmp_path / "set", palette=True)
+    args = ["--set", str(tmp_path / "set"), "--weights", str(weights_path), "--instances", "--refine", "--refine-max-pixels", "20000", "--threads", "1"]
+    main(args)
+    first = capsys.readouterr().out
+    main(args)
+    assert capsys.readouterr().out.split("(")[0] == first.split("(")[0]
+    assert "set: 2 objects, each on its own" in first and "GrabCut refinement" in first
+    model_line = next(line for line in first.splitlines() if line.startswith("model "))
+    assert float(model_line.split("mIoU ")[1].split()[0]) > 50
