@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> None:
             worker.terminate()
             worker.wait(15)
     print(f"inference worker {model['id']} on {model['device']}, input {model['input_size']} px, "
-          f"flip TTA {'on' if model['flip_tta'] else 'off'}, GrabCut refinement {'on' if model.get('refine') else 'off'}, "
+          f"runtime {model.get('runtime', 'torch')}, flip TTA {'on' if model['flip_tta'] else 'off'}, GrabCut refinement {'on' if model.get('refine') else 'off'}, "
           f"batch <= {model['max_batch']} / {model['max_wait_ms']} ms, {os.cpu_count()} CPU cores")
     print(f"latency, 640x480 JPEG as base64, 1 client, {len(times)} requests: "
           f"p50 {percentile(times, 50):.1f} ms, p95 {percentile(times, 95):.1f} ms, mean {statistics.mean(times):.1f} ms")

@@ -50,11 +50,18 @@ def load_source(path: Path) -> tuple[ExtremePointNet | Ensemble, dict]:
     return model, {**meta, "input_size": int(state.get("input_size", INPUT_SIZE))}
 
 
+def describe(meta: dict) -> str:
+    """Name one source of an ensemble: the exported model's name@version, or the checkpoint's step."""
+    if "name" in meta:
+        return f"{meta['name']}@{meta.get('version', '0')} (sha256 {meta['sha256'][:12]})"
+    return f"checkpoint epoch {meta['epoch']} step {meta['step']} (val IoU {meta['val_iou']:.4f})"
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sources", type=Path, nargs="+", help="train.py checkpoints (best.pt, latest.pt) or exported weights; several make an ensemble")
     parser.add_argument("--out", type=Path, default=DEFAULT_WEIGHTS)
-    parser.add_argument("--name", default="dextr-lite0")
+    parser.add_argument("--name", default="dextr")
     parser.add_argument("--version", default="1")
     parser.add_argument("--input-size", type=int, help="crop side to serve at (default: the first source's)")
     parser.add_argument("--fp32", action="store_true", help="keep fp32 instead of fp16")
@@ -65,7 +72,7 @@ def main(argv: list[str] | None = None) -> None:
         extra = {k: meta[k] for k in ("epoch", "step", "val_iou") if k in meta}
     else:
         members = [m for model, _ in loaded for m in (model.members if isinstance(model, Ensemble) else [model])]
-        model, extra = Ensemble(members), {"sources": [str(path) for path in args.sources]}
+        model, extra = Ensemble(members), {"sources": [describe(meta) for _, meta in loaded]}
     input_size = args.input_size or int(loaded[0][1].get("input_size", INPUT_SIZE))
     digest = write_weights(model, args.out, args.name, args.version, not args.fp32, extra, input_size)
     print(f"wrote {args.out} ({model.variant}, {args.out.stat().st_size / 1e6:.1f} MB, {input_size} px), sha256 {digest}")

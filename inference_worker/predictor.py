@@ -15,7 +15,7 @@ from inference_worker.refine import RefineSettings, refine
 from inference_worker.runtime import make_runner
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
-DEFAULT_WEIGHTS = WEIGHTS_DIR / "dextr-lite0.pt"
+DEFAULT_WEIGHTS = WEIGHTS_DIR / "dextr.pt"
 
 
 class WeightsError(RuntimeError):
@@ -90,7 +90,7 @@ def load_weights(path: Path) -> tuple[ExtremePointNet | Ensemble, dict]:
 class Predictor:
     """Turn images and their four extreme points into object outlines, a batch at a time."""
 
-    def __init__(self, model: ExtremePointNet | Ensemble, name: str = "dextr-lite0@dev", device: torch.device | None = None, input_size: int = preprocess.INPUT_SIZE, sha256: str | None = None, flip_tta: bool = False, refine: RefineSettings | None = None, runtime: str = "auto", threads: int = 0):
+    def __init__(self, model: ExtremePointNet | Ensemble, name: str = "dextr@dev", device: torch.device | None = None, input_size: int = preprocess.INPUT_SIZE, sha256: str | None = None, flip_tta: bool = False, refine: RefineSettings | None = None, runtime: str = "auto", threads: int = 0):
         self.device = device or pick_device()
         self.flip_tta = flip_tta
         self.refine = refine  # None: the thresholded network output as is

@@ -22,7 +22,7 @@ from torch.nn import functional as F
 from inference_worker import data
 from inference_worker.augment import paste_onto, training_sample
 from inference_worker.extreme_points import extreme_points
-from inference_worker.network import ExtremePointNet, load_imagenet_encoder
+from inference_worker.network import Ensemble, ExtremePointNet, load_imagenet_encoder
 from inference_worker.predictor import Predictor, load_weights
 from inference_worker.preprocess import INPUT_SIZE
 
@@ -52,7 +52,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--checkpoint-minutes", type=float, default=5.0)
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--init", type=Path, help="start a new run from exported weights (e.g. the committed ones) instead of ImageNet")
+    parser.add_argument("--init", type=Path, help="start a new run from exported weights (e.g. the committed ones; of an ensemble, its network of --variant) instead of ImageNet")
     parser.add_argument("--paste-prob", type=float, default=0.0, help="chance of pasting the object onto another training image")
     parser.add_argument("--input-size", type=int, default=INPUT_SIZE, help="side of the square network input (the crop), in pixels")
     return parser.parse_args(argv)
@@ -162,9 +162,11 @@ class Run:
     def start_from_weights(self, path: Path) -> None:
         """Begin a fresh schedule from exported serving weights (fine-tuning a committed model)."""
         model, meta = load_weights(path)
-        if model.variant != self.args.variant:
+        networks = list(model.members) if isinstance(model, Ensemble) else [model]
+        fitting = [n for n in networks if n.variant == self.args.variant]  # an ensemble's member of this variant
+        if not fitting:
             raise SystemExit(f"--init {path} is {model.variant}, not --variant {self.args.variant}")
-        self.model.load_state_dict(model.state_dict())
+        self.model.load_state_dict(fitting[0].state_dict())
         print(f"initialised from {path} ({meta.get('name')}@{meta.get('version')}, step {meta.get('step')})", flush=True)
 
     def resume(self, path: Path) -> None:

@@ -42,7 +42,7 @@ def test_outline_by_base64(client, disc_b64):
     assert response.status_code == 200
     body = response.get_json()
     assert set(body) == {"polygons", "bbox", "score", "model", "inference_ms"}
-    assert body["model"].startswith("dextr-lite0@")
+    assert body["model"].startswith("dextr-lite0-lite2@")
     outline = np.array(body["polygons"][0])
     assert outline.shape[1] == 2 and len(outline) >= 8
     assert all(abs(a - b) < 8 for a, b in zip(body["bbox"], [220, 140, 420, 340]))

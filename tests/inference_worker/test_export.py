@@ -27,6 +27,7 @@ def test_an_ensemble_averages_its_members_logits():
 
 
 def test_export_writes_an_ensemble_of_several_sources_that_loads_checked(tmp_path, weights_path):
+    """The committed weights (an ensemble) plus a checkpoint: their networks, flattened, averaged."""
     torch.manual_seed(1)
     other = ExtremePointNet("lite0")
     checkpoint = tmp_path / "best.pt"
@@ -34,13 +35,15 @@ def test_export_writes_an_ensemble_of_several_sources_that_loads_checked(tmp_pat
     out = tmp_path / "ensemble.pt"
     export.main([str(weights_path), str(checkpoint), "--out", str(out), "--name", "dextr-pair", "--version", "3", "--input-size", "128"])
 
-    model, meta = load_weights(out)
-    assert isinstance(model, Ensemble) and model.variant == "lite0+lite0"
-    assert meta["input_size"] == 128 and meta["sources"] == [str(weights_path), str(checkpoint)]
     served, _ = load_weights(weights_path)
+    model, meta = load_weights(out)
+    networks = [*served.members, other] if isinstance(served, Ensemble) else [served, other]
+    assert isinstance(model, Ensemble) and model.variant == "+".join(n.variant for n in networks)
+    assert meta["input_size"] == 128 and meta["sources"][1] == "checkpoint epoch 3 step 30 (val IoU 0.5000)"
+    assert meta["sources"][0].startswith("dextr-lite0-lite2@")
     x = torch.randn(1, 4, 128, 128)
     with torch.inference_mode():
-        expected = (served.eval()(x) + other.half().float().eval()(x)) / 2
+        expected = sum(n.half().float().eval()(x) for n in networks) / len(networks)
         assert torch.allclose(model.eval()(x), expected, atol=1e-4)
 
     predictor = Predictor.from_weights(out, torch.device("cpu"), flip_tta=True)

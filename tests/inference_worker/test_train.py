@@ -43,7 +43,7 @@ def test_a_run_at_another_input_size_exports_weights_the_predictor_serves_at_tha
     out = tmp_path / "weights" / "tiny.pt"
     export.main([str(checkpoints / "best.pt"), "--out", str(out), "--version", "9"])
     predictor = Predictor.from_weights(out, torch.device("cpu"))
-    assert predictor.input_size == 96 and predictor.name == "dextr-lite0@9"
+    assert predictor.input_size == 96 and predictor.name == "dextr@9"
     image, mask = disc_image()
     ys, xs = np.nonzero(mask)
     points = np.array([[xs.min(), ys[xs.argmin()]], [xs.max(), ys[xs.argmax()]], [xs[ys.argmin()], ys.min()], [xs[ys.argmax()], ys.max()]], float)
