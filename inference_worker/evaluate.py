@@ -29,6 +29,7 @@ from inference_worker.extreme_points import extreme_points
 from inference_worker.predictor import DEFAULT_WEIGHTS, Predictor
 from inference_worker.preprocess import points_bbox
 from inference_worker.refine import RefineSettings
+from inference_worker.runtime import RUNTIMES
 from inference_worker.train import DEFAULT_DATA
 
 POINTS_SEED = 0
@@ -123,7 +124,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--refine", action="store_true", help="refine the outline on the image with GrabCut seeded by the network (the worker's default)")
     parser.add_argument("--refine-max-pixels", type=int, default=RefineSettings.max_pixels, help="the refinement's working size (WORKER_REFINE_MAX_PIXELS)")
     parser.add_argument("--instances", action="store_true", help="score each object on its own, not merged masks")
-    parser.add_argument("--runtime", default="auto", choices=["auto", "torch", "onnx"], help="where the network runs (auto: ONNX Runtime on the CPU, as the worker)")
+    parser.add_argument("--runtime", default="auto", choices=RUNTIMES, help="where the network runs (auto: ONNX Runtime on the CPU, as the worker)")
     parser.add_argument("--input-size", type=int, help="crop side to serve at instead of the one the weights record")
     args = parser.parse_args(argv)
     if args.threads:

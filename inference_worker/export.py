@@ -12,8 +12,8 @@ from pathlib import Path
 
 import torch
 
-from inference_worker.network import Ensemble, ExtremePointNet
-from inference_worker.predictor import DEFAULT_WEIGHTS, load_weights, sha256_of
+from inference_worker.network import Ensemble, ExtremePointNet, networks_of
+from inference_worker.predictor import DEFAULT_WEIGHTS, from_blob, sha256_of, verify_sha256
 from inference_worker.preprocess import INPUT_SIZE
 
 
@@ -42,8 +42,8 @@ def write_weights(model: ExtremePointNet | Ensemble, out: Path, name: str, versi
 def load_source(path: Path) -> tuple[ExtremePointNet | Ensemble, dict]:
     """Read a train.py checkpoint, or an exported weights file (checked against its sha256)."""
     state = torch.load(path, map_location="cpu", weights_only=True)
-    if "model" not in state:
-        return load_weights(path)
+    if "model" not in state:  # exported weights: refused unless they match their recorded sha256
+        return from_blob(state, verify_sha256(path))
     model = ExtremePointNet(state["variant"])
     model.load_state_dict(state["model"])
     meta = {"epoch": state["epoch"], "step": state["step"], "val_iou": float(state["val_iou"])}
@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> None:
         model, meta = loaded[0]
         extra = {k: meta[k] for k in ("epoch", "step", "val_iou") if k in meta}
     else:
-        members = [m for model, _ in loaded for m in (model.members if isinstance(model, Ensemble) else [model])]
+        members = [network for model, _ in loaded for network in networks_of(model)]
         model, extra = Ensemble(members), {"sources": [describe(meta) for _, meta in loaded]}
     input_size = args.input_size or int(loaded[0][1].get("input_size", INPUT_SIZE))
     digest = write_weights(model, args.out, args.name, args.version, not args.fp32, extra, input_size)

@@ -171,6 +171,11 @@ class Ensemble(nn.Module):
         return torch.stack([member(x) for member in self.members]).mean(dim=0)
 
 
+def networks_of(model: ExtremePointNet | Ensemble) -> list[ExtremePointNet]:
+    """Return the single networks a model is made of: an ensemble's members, or the network itself."""
+    return list(model.members) if isinstance(model, Ensemble) else [model]
+
+
 def load_imagenet_encoder(model: ExtremePointNet, path: str) -> None:
     """Initialise the encoder from an ImageNet EfficientNet-Lite state dict.
 

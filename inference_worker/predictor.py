@@ -79,12 +79,17 @@ def load_weights(path: Path) -> tuple[ExtremePointNet | Ensemble, dict]:
         raise WeightsError(f"weights file {path} not found")
     digest = verify_sha256(path)
     blob = torch.load(path, map_location="cpu", weights_only=True)
+    return from_blob(blob, digest)
+
+
+def from_blob(blob: dict, digest: str) -> tuple[ExtremePointNet | Ensemble, dict]:
+    """Build the network, or the ensemble of the networks it lists, from a checked weights file's
+    contents; return it and the file's metadata with its sha256."""
     if "members" in blob:
         model = Ensemble([_network(m["variant"], m["state_dict"]) for m in blob["members"]])
     else:
         model = _network(blob["variant"], blob["state_dict"])
-    meta = {k: v for k, v in blob.items() if k not in ("state_dict", "members")}
-    return model, {**meta, "sha256": digest}
+    return model, {**{k: v for k, v in blob.items() if k not in ("state_dict", "members")}, "sha256": digest}
 
 
 class Predictor:

@@ -22,7 +22,7 @@ from torch.nn import functional as F
 from inference_worker import data
 from inference_worker.augment import paste_onto, training_sample
 from inference_worker.extreme_points import extreme_points
-from inference_worker.network import Ensemble, ExtremePointNet, load_imagenet_encoder
+from inference_worker.network import ExtremePointNet, load_imagenet_encoder, networks_of
 from inference_worker.predictor import Predictor, load_weights
 from inference_worker.preprocess import INPUT_SIZE
 
@@ -162,8 +162,7 @@ class Run:
     def start_from_weights(self, path: Path) -> None:
         """Begin a fresh schedule from exported serving weights (fine-tuning a committed model)."""
         model, meta = load_weights(path)
-        networks = list(model.members) if isinstance(model, Ensemble) else [model]
-        fitting = [n for n in networks if n.variant == self.args.variant]  # an ensemble's member of this variant
+        fitting = [n for n in networks_of(model) if n.variant == self.args.variant]  # an ensemble's member of this variant
         if not fitting:
             raise SystemExit(f"--init {path} is {model.variant}, not --variant {self.args.variant}")
         self.model.load_state_dict(fitting[0].state_dict())

@@ -7,7 +7,7 @@ import torch
 
 from inference_worker import export
 from inference_worker.extreme_points import extreme_points
-from inference_worker.network import Ensemble, ExtremePointNet
+from inference_worker.network import Ensemble, ExtremePointNet, networks_of
 from inference_worker.predictor import Predictor, WeightsError, load_weights
 
 from .conftest import disc_image
@@ -37,7 +37,7 @@ def test_export_writes_an_ensemble_of_several_sources_that_loads_checked(tmp_pat
 
     served, _ = load_weights(weights_path)
     model, meta = load_weights(out)
-    networks = [*served.members, other] if isinstance(served, Ensemble) else [served, other]
+    networks = [*networks_of(served), other]
     assert isinstance(model, Ensemble) and model.variant == "+".join(n.variant for n in networks)
     assert meta["input_size"] == 128 and meta["sources"][1] == "checkpoint epoch 3 step 30 (val IoU 0.5000)"
     assert meta["sources"][0].startswith("dextr-lite0-lite2@")
