@@ -23,6 +23,7 @@ def create_app(config: Config | dict | None = None) -> Flask:
     """Build the app: load the model once, start the batcher, register the routes."""
     if not isinstance(config, Config):
         config = Config.from_env().with_overrides(config)
+    _configure_logging(config.log_level)
     app = Flask(__name__)
     app.config["WORKER"] = config
     # base64 adds a third; the slack lets images near the limit reach the exact check.
@@ -31,6 +32,20 @@ def create_app(config: Config | dict | None = None) -> Flask:
     _register_routes(app)
     _register_errors(app)
     return app
+
+
+def _configure_logging(level: str) -> None:
+    """Set the worker's log level, and send its lines to stderr when nothing else would show them.
+
+    gunicorn sets up only its own loggers and Python shows no INFO by default, so without a
+    handler here each request's timings would be lost; a host that configures logging keeps its own."""
+    package = logging.getLogger("inference_worker")
+    package.setLevel(level.upper())
+    if package.handlers or logging.getLogger().handlers:
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    package.addHandler(handler)
 
 
 def _build_service(config: Config) -> OutlineService | None:

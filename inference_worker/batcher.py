@@ -12,6 +12,10 @@ from concurrent.futures import TimeoutError as FutureTimeout
 import numpy as np
 
 from inference_worker import errors
+from inference_worker.timing import Stopwatch, Timings
+
+# One queued request: its input, the future that answers it, a clock running since it was queued.
+Item = tuple[np.ndarray, Future, Stopwatch]
 
 
 class Batcher:
@@ -25,7 +29,7 @@ class Batcher:
         self.infer = infer
         self.max_batch = max(1, max_batch)
         self.max_wait = max_wait_ms / 1000.0
-        self._queue: queue.Queue[tuple[np.ndarray, Future]] = queue.Queue(maxsize=max(1, max_queue))
+        self._queue: queue.Queue[Item] = queue.Queue(maxsize=max(1, max_queue))
         self._thread = threading.Thread(target=self._serve, name="batcher", daemon=True)
         self._stopping = threading.Event()
         self.batches = self.items = 0
@@ -44,18 +48,24 @@ class Batcher:
         """Say whether the batching thread is serving."""
         return self._thread.is_alive() and not self._stopping.is_set()
 
-    def submit(self, item: np.ndarray, timeout: float) -> np.ndarray:
-        """Queue one input and wait for its output; raise Overloaded when full or too slow."""
+    def submit(self, item: np.ndarray, timeout: float, timings: Timings | None = None) -> np.ndarray:
+        """Queue one input and wait for its output; raise Overloaded when full or too slow.
+
+        `timings` gets the input's "queue" wait and its batch's "forward" time."""
         future: Future = Future()
         try:
-            self._queue.put_nowait((item, future))
+            self._queue.put_nowait((item, future, Stopwatch()))
         except queue.Full:
             raise errors.Overloaded("the worker is busy; retry shortly") from None
         try:
-            return future.result(timeout=timeout)
+            output, waited_ms, forward_ms = future.result(timeout=timeout)
         except FutureTimeout:
             future.cancel()
             raise errors.Overloaded(f"no answer within {timeout:g} s; retry shortly") from None
+        if timings is not None:  # added here, not in the batcher's thread, so one thread writes them
+            timings.add("queue", waited_ms)
+            timings.add("forward", forward_ms)
+        return output
 
     def _serve(self) -> None:
         while not self._stopping.is_set():
@@ -63,7 +73,7 @@ class Batcher:
             if batch:
                 self._run(batch)
 
-    def _gather(self) -> list[tuple[np.ndarray, Future]]:
+    def _gather(self) -> list[Item]:
         """Block for a first item, then take more until the batch is full or the wait is over."""
         try:
             batch = [self._queue.get(timeout=0.5)]
@@ -76,19 +86,21 @@ class Batcher:
                 batch.append(self._queue.get(timeout=remaining) if remaining > 0 else self._queue.get_nowait())
             except queue.Empty:
                 break
-        return [(x, f) for x, f in batch if f.set_running_or_notify_cancel()]
+        return [item for item in batch if item[1].set_running_or_notify_cancel()]
 
-    def _run(self, batch: list[tuple[np.ndarray, Future]]) -> None:
-        """Run one batch and hand each waiting request its output."""
+    def _run(self, batch: list[Item]) -> None:
+        """Run one batch and hand each waiting request its output, queue wait and forward time."""
         if not batch:
             return
+        waits = [queued.stop() for _, _, queued in batch]
         try:
-            outputs = self.infer(np.stack([x for x, _ in batch]))
+            with Stopwatch() as forward:
+                outputs = self.infer(np.stack([x for x, _, _ in batch]))
         except Exception as exc:  # every waiting request must hear about the failure
-            for _, future in batch:
+            for _, future, _ in batch:
                 future.set_exception(exc)
             return
         self.batches += 1
         self.items += len(batch)
-        for (_, future), out in zip(batch, outputs):
-            future.set_result(out)
+        for (_, future, _), out, waited in zip(batch, outputs, waits):
+            future.set_result((out, waited, forward.ms))

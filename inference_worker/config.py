@@ -37,6 +37,7 @@ class Config:
     s3_path_style: bool = True
     s3_ca_bundle: str | None = None  # CA file for an HTTPS endpoint with a private CA
     gunicorn_threads: int = 8
+    log_level: str = "INFO"  # the worker's own lines; INFO logs each request's stage timings
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Config:

@@ -15,6 +15,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from inference_worker import errors
+from inference_worker.timing import Timings
 from storage import errors as storage_errors
 from storage.objects import ObjectStore
 from storage.uris import ObjectURI, parse_uri
@@ -105,15 +106,22 @@ class ImageLoader:
         self.max_pixels = max_pixels
         self.cache = DecodeCache(cache_entries)
 
-    def from_base64(self, text: str) -> np.ndarray:
-        """Decode an image sent inline."""
-        return decode_image(decode_base64(text, self.max_bytes), self.max_pixels)
+    def from_base64(self, text: str, timings: Timings | None = None) -> np.ndarray:
+        """Decode an image sent inline; `timings` gets its "fetch" (base64) and "decode" stages."""
+        timings = timings or Timings()
+        with timings.stage("fetch"):
+            data = decode_base64(text, self.max_bytes)
+        with timings.stage("decode"):
+            return decode_image(data, self.max_pixels)
 
-    def from_uri(self, text: str) -> np.ndarray:
-        """Fetch an image by URI, decoding it only when its (URI, ETag) is not cached."""
+    def from_uri(self, text: str, timings: Timings | None = None) -> np.ndarray:
+        """Fetch an image by URI, decoding it only when its (URI, ETag) is not cached.
+
+        `timings` gets the store's "fetch" (stat, and get on a miss) and the "decode" stage."""
+        timings = timings or Timings()
         uri = parse_image_uri(text)
         store = self.store_for(uri)
-        with store_errors():
+        with timings.stage("fetch"), store_errors():
             info = store.stat(uri.bucket, uri.key)
             key = (str(uri), info.etag)
             cached = self.cache.get(key)
@@ -122,7 +130,8 @@ class ImageLoader:
             check_bytes(info.size, self.max_bytes)
             data = store.get(uri.bucket, uri.key)
         check_bytes(len(data), self.max_bytes)
-        image = decode_image(data, self.max_pixels)
+        with timings.stage("decode"):
+            image = decode_image(data, self.max_pixels)
         self.cache.put(key, image)
         return image
 

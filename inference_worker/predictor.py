@@ -13,6 +13,7 @@ from inference_worker import postprocess, preprocess
 from inference_worker.network import Ensemble, ExtremePointNet
 from inference_worker.refine import RefineSettings, refine
 from inference_worker.runtime import make_runner
+from inference_worker.timing import Timings
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 DEFAULT_WEIGHTS = WEIGHTS_DIR / "dextr.pt"
@@ -133,14 +134,25 @@ class Predictor:
             probs = sigmoid(self.runner(inputs))
         return np.ascontiguousarray(probs[:, 0], dtype=np.float32)
 
-    def postprocess(self, prob: np.ndarray, box: np.ndarray, image: np.ndarray) -> Prediction:
-        """Paste one crop's probabilities back, threshold (or refine on the image), trace the outline."""
-        window, offset = postprocess.paste_back(prob, box, image.shape)
-        if self.refine is not None:
-            x0, y0 = offset
-            mask = refine(image[y0:y0 + window.shape[0], x0:x0 + window.shape[1]], window, self.refine)
-        else:
-            mask = postprocess.threshold(window)
-        polygons = postprocess.mask_to_polygons(mask, offset)
-        score = postprocess.mask_score(window, mask)
-        return Prediction(polygons, postprocess.polygons_bbox(polygons), score, mask, offset)
+    def postprocess(self, prob: np.ndarray, box: np.ndarray, image: np.ndarray, timings: Timings | None = None) -> Prediction:
+        """Paste one crop's probabilities back, threshold (or refine on the image), trace the outline.
+
+        `timings` gets the "refine" stage (GrabCut, or the threshold when refinement is off) and
+        the rest (pasting back, tracing, scoring) as "postprocess"."""
+        timings = timings or Timings()
+        with timings.stage("postprocess"):
+            window, offset = postprocess.paste_back(prob, box, image.shape)
+        with timings.stage("refine"):
+            mask = self._mask(window, offset, image)
+        with timings.stage("postprocess"):
+            polygons = postprocess.mask_to_polygons(mask, offset)
+            score = postprocess.mask_score(window, mask)
+            bbox = postprocess.polygons_bbox(polygons)
+        return Prediction(polygons, bbox, score, mask, offset)
+
+    def _mask(self, window: np.ndarray, offset: tuple[int, int], image: np.ndarray) -> np.ndarray:
+        """Return the object's 0/1 mask over the window: refined on the image, or thresholded."""
+        if self.refine is None:
+            return postprocess.threshold(window)
+        x0, y0 = offset
+        return refine(image[y0:y0 + window.shape[0], x0:x0 + window.shape[1]], window, self.refine)

@@ -11,6 +11,11 @@ from inference_worker.errors import BadRequest
 
 NUM_POINTS = 4
 MIN_POINTS_SPREAD_PX = 3.0  # four clicks closer together than this do not outline anything
+# The answer's `timings_ms`, in the order a request runs them. fetch: the encoded image (base64
+# or the object store); decode: to pixels (0 on a cache hit); queue: waiting for a batch;
+# forward: that batch's network pass, shared by its requests; refine: GrabCut (the threshold
+# when refinement is off); postprocess: paste back, trace the outline, score.
+STAGES = ("fetch", "decode", "preprocess", "queue", "forward", "refine", "postprocess")
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,15 @@ def _is_number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def outline_response(polygons: list, bbox: list[float], score: float, model: str, inference_ms: float) -> dict:
+def outline_response(polygons: list, bbox: list[float], score: float, model: str, inference_ms: float, timings_ms: dict[str, float]) -> dict:
     """Return the `POST /v1/extreme-points` answer."""
-    return {"polygons": polygons, "bbox": bbox, "score": round(score, 4), "model": model, "inference_ms": round(inference_ms, 2)}
+    return {
+        "polygons": polygons, "bbox": bbox, "score": round(score, 4), "model": model,
+        "inference_ms": round(inference_ms, 2), "timings_ms": stage_timings(timings_ms),
+    }
+
+
+def stage_timings(timings_ms: dict[str, float]) -> dict[str, float]:
+    """Return every stage's milliseconds, 0 for one a request skipped; a name not in STAGES is
+    kept, so a misspelt stage shows in the answer (and fails the tests) instead of vanishing."""
+    return {name: round(ms, 2) for name, ms in {**dict.fromkeys(STAGES, 0.0), **timings_ms}.items()}

@@ -1,3 +1,4 @@
+import logging
 import os
 import socket
 import subprocess
@@ -11,6 +12,7 @@ import requests
 import torch
 
 from inference_worker.app import create_app
+from inference_worker.schemas import STAGES
 from storage.errors import StoreUnavailable
 from tests.inference_worker.conftest import disc_image, encode_base64, encode_png
 
@@ -41,12 +43,36 @@ def test_outline_by_base64(client, disc_b64):
     response = post(client, {"base64": disc_b64})
     assert response.status_code == 200
     body = response.get_json()
-    assert set(body) == {"polygons", "bbox", "score", "model", "inference_ms"}
+    assert set(body) == {"polygons", "bbox", "score", "model", "inference_ms", "timings_ms"}
     assert body["model"].startswith("dextr-lite0-lite2@")
     outline = np.array(body["polygons"][0])
     assert outline.shape[1] == 2 and len(outline) >= 8
     assert all(abs(a - b) < 8 for a, b in zip(body["bbox"], [220, 140, 420, 340]))
     assert 0 <= body["score"] <= 1 and body["inference_ms"] > 0
+
+
+def test_the_answer_says_where_its_time_went(client, disc_b64, caplog):
+    caplog.set_level(logging.INFO, logger="inference_worker")
+    started = time.perf_counter()
+    response = post(client, {"base64": disc_b64})
+    wall_ms = (time.perf_counter() - started) * 1000
+    body = response.get_json()
+    timings = body["timings_ms"]
+    assert set(timings) == set(STAGES)
+    assert all(isinstance(ms, float) and ms >= 0 for ms in timings.values())
+    assert timings["decode"] > 0 and timings["forward"] > 0 and timings["refine"] > 0
+    rounding = 0.01 * len(STAGES)  # each figure is rounded to 0.01 ms
+    assert sum(timings.values()) <= wall_ms + rounding
+    model_stages = sum(timings[s] for s in ("preprocess", "queue", "forward", "refine", "postprocess"))
+    assert model_stages <= body["inference_ms"] + rounding
+    [record] = [r for r in caplog.records if r.name == "inference_worker.service"]
+    assert record.levelno == logging.INFO and all(f" {stage}=" in record.getMessage() for stage in STAGES)
+
+
+def test_a_cached_image_is_not_decoded_again(client, memory_store):
+    memory_store.put("photos", "timed.png", encode_png(disc_image()[0]))
+    first, second = (post(client, {"uri": "s3://photos/timed.png"}).get_json()["timings_ms"] for _ in range(2))
+    assert first["decode"] > 0 and second["decode"] == 0 and second["fetch"] > 0
 
 
 def test_outline_by_uri_with_points_in_any_order(client, memory_store):
@@ -188,11 +214,14 @@ def test_gunicorn_serves_the_api(disc_b64, tmp_path):
                 time.sleep(0.2)
         response = requests.post(f"{base}/v1/extreme-points", json={"image": {"base64": disc_b64}, "points": POINTS}, timeout=10)
         assert response.status_code == 200 and response.json()["polygons"]
+        assert set(response.json()["timings_ms"]) == set(STAGES)
         bad = requests.post(f"{base}/v1/extreme-points", json={"image": {"base64": disc_b64}, "points": POINTS[:2]}, timeout=10)
         assert bad.status_code == 400 and bad.json()["error"] == "invalid_points"
     finally:
         server.terminate()
         server.wait(10)
+    # gunicorn sets up only its own loggers: the worker's timings line must still reach the log
+    assert "inference_worker.service: outline inline image in" in (tmp_path / "gunicorn.log").read_text()
 
 
 def test_outline_from_a_real_s3_server(s3_server, weights_path):
@@ -238,3 +267,4 @@ def test_refinement_can_be_turned_off_and_the_outline_still_comes(weights_path, 
     assert client.get("/v1/models").get_json()["models"][0]["refine"] is False
     response = client.post("/v1/extreme-points", json={"image": {"base64": encode_base64(disc_image()[0])}, "points": POINTS})
     assert response.status_code == 200 and response.get_json()["polygons"]
+    assert set(response.get_json()["timings_ms"]) == set(STAGES)  # "refine" is then the threshold

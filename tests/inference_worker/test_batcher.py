@@ -6,6 +6,7 @@ import pytest
 
 from inference_worker.batcher import Batcher
 from inference_worker.errors import Overloaded
+from inference_worker.timing import Timings
 
 
 def test_concurrent_requests_share_a_batch():
@@ -64,3 +65,32 @@ def test_a_failing_batch_fails_its_requests():
     with pytest.raises(RuntimeError, match="boom"):
         batcher.submit(np.zeros(1), timeout=2)
     batcher.stop()
+
+
+def test_a_request_gets_its_queue_wait_and_its_batch_forward_time():
+    release = threading.Event()
+    batcher = Batcher(lambda b: (release.wait(5), time.sleep(0.05), b)[2], max_batch=1, max_wait_ms=0, max_queue=4).start()
+    first, second = Timings(), Timings()
+    threads = [threading.Thread(target=batcher.submit, args=(np.zeros(1), 5, t)) for t in (first, second)]
+    for t in threads:
+        t.start()
+        time.sleep(0.1)  # the first is in its forward pass, held; the second waits behind it
+    release.set()
+    for t in threads:
+        t.join()
+    batcher.stop()
+    assert set(first.ms) == set(second.ms) == {"queue", "forward"}
+    assert first.ms["queue"] < 100 and first.ms["forward"] >= 150
+    assert second.ms["queue"] >= 100 and 50 <= second.ms["forward"] < first.ms["forward"]
+
+
+def test_requests_in_one_batch_share_its_forward_time():
+    batcher = Batcher(lambda b: (time.sleep(0.02), b)[1], max_batch=2, max_wait_ms=500, max_queue=4).start()
+    timings = [Timings(), Timings()]
+    threads = [threading.Thread(target=batcher.submit, args=(np.zeros(1), 5, t)) for t in timings]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    batcher.stop()
+    assert batcher.batches == 1 and timings[0].ms["forward"] == timings[1].ms["forward"] >= 20
