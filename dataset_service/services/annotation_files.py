@@ -1,6 +1,7 @@
-"""Sibling XML files that no longer say what the database says: marking them, and rewriting them.
+"""Sibling XML files: writing a sample's file, marking files that no longer say what the
+database says, and rewriting them.
 
-Renaming, recolouring or force-deleting a label changes, in one statement, what every sample
+Every saved label is written next to its image (same folder, same name, `.xml`). Renaming, recolouring or force-deleting a label changes, in one statement, what every sample
 carrying it should have in its XML file. Those samples are marked `xml_stale` in the same
 transaction; an `annotation-files` job then rewrites each file from the database, a batch of
 rows at a time. It locks the rows it writes (a save of the same sample waits, then writes its
@@ -12,14 +13,50 @@ from __future__ import annotations
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, lazyload, sessionmaker
 
+from storage.annotations import AnnotatedObject, Annotation, write_annotation
 from storage.errors import AccessDenied, ObjectNotFound
+from storage.paths import sibling_xml_key
 
 from ..config import Config
-from ..models import Dataset, Sample, SampleLabel
-from .annotations import write_sibling_xml
+from ..models import AnnotationObject, Dataset, Sample, SampleLabel
+from .colors import to_rgb
+from .input_folder import InputFolder, input_folder
+from .sample_objects import load_objects
 
 KIND = "annotation-files"
 BATCH = 100  # rows locked and written per transaction
+
+
+def to_codec(sample: Sample, objects: list[AnnotationObject]) -> Annotation:
+    """Build the XML model of a sample's objects."""
+    return Annotation(
+        filename=sample.key.rsplit("/", 1)[-1],
+        width=sample.width or 0,
+        height=sample.height or 0,
+        objects=[
+            AnnotatedObject(
+                label=o.label.name,
+                points=[(x, y) for x, y in o.points],
+                source=o.source,
+                created_by=o.created_by.username if o.created_by else o.imported_by,
+                created_at=o.created_at,
+                updated_by=o.updated_by.username if o.updated_by else None,
+                updated_at=o.updated_at,
+                mask_color=to_rgb(o.label.color),
+            )
+            for o in objects
+        ],
+    )
+
+
+def write_sibling_xml(folder: InputFolder, sample: Sample, objects: list[AnnotationObject]) -> str | None:
+    """Write the sample's XML file from its objects (with none, delete it); return the stored ETag."""
+    key = sibling_xml_key(sample.key)
+    if not objects:
+        folder.store.delete(folder.bucket, key)
+        return None
+    data = write_annotation(to_codec(sample, objects))
+    return folder.store.put(folder.bucket, key, data, content_type="application/xml").etag
 
 
 def mark_label_stale(session: Session, label_id: int) -> int:
@@ -53,20 +90,20 @@ def run_rewrite(job, make_session: sessionmaker[Session], config: Config) -> Non
             ))
             if not rows:
                 return
-            dataset = session.get(Dataset, job.dataset_id)
+            folder = input_folder(session.get(Dataset, job.dataset_id), config.store_settings)
             for sample in rows:
                 after = sample.id
-                _rewrite(session, job, dataset, sample, config)
+                _rewrite(session, job, folder, sample)
 
 
-def _rewrite(session: Session, job, dataset: Dataset, sample: Sample, config: Config) -> None:
+def _rewrite(session: Session, job, folder: InputFolder, sample: Sample) -> None:
     """Write one sample's file from its objects and clear its mark; a refused write is recorded.
 
     An unreachable store fails the job (raised): the batch's marks stay, the files it already
     rewrote are simply written again by the next job.
     """
     try:
-        etag = write_sibling_xml(session, dataset, sample, config.store_settings)
+        etag = write_sibling_xml(folder, sample, load_objects(session, sample.id))
     except (AccessDenied, ObjectNotFound) as exc:
         job.error(sample.key, f"the XML file could not be written: {exc}")
         return

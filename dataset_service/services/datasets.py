@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from storage.errors import InvalidURI
-from storage.uris import ObjectURI, parse_uri
+from storage.uris import parse_uri
 
 from ..errors import Conflict, Invalid, NotFound
 from ..models import Dataset, Label, Sample, SampleLabel, User, utcnow
@@ -36,11 +36,6 @@ def normalize_path(field: str, value: str) -> str:
         raise Invalid(f"{field}: a bucket is required.", {field: ["a bucket is required"]})
     text = str(uri)
     return text if text.endswith("/") else text + "/"
-
-
-def input_root(dataset: Dataset) -> ObjectURI:
-    """Return the dataset's input folder as a URI."""
-    return parse_uri(dataset.input_path)
 
 
 def get_dataset(session: Session, dataset_id: int) -> Dataset:

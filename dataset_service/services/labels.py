@@ -6,7 +6,9 @@ from sqlalchemy.orm import Session
 
 from ..errors import Conflict, Invalid, NotFound
 from ..models import AnnotationObject, Dataset, Label, SampleLabel
+from .annotation_files import mark_label_stale
 from .colors import COLOR_RE, distinct_color
+from .sample_objects import refresh_indexes
 
 
 def get_label(session: Session, dataset: Dataset, label_id: int) -> Label:
@@ -66,8 +68,6 @@ def update_label(session: Session, label: Label, name: str | None, color: str | 
     session.flush()
     if (label.name, label.color) == before:
         return 0
-    from .annotation_files import mark_label_stale  # the files name the label and its colour
-
     return mark_label_stale(session, label.id)
 
 
@@ -84,15 +84,11 @@ def delete_label(session: Session, label: Label, force: bool = False) -> int:
         )
     affected = list(session.scalars(select(SampleLabel.sample_id).where(SampleLabel.label_id == label.id)))
     if affected:
-        from .annotation_files import mark_label_stale  # their files still hold the label's objects
-
         mark_label_stale(session, label.id)
     session.execute(delete(AnnotationObject).where(AnnotationObject.label_id == label.id))
     session.execute(delete(SampleLabel).where(SampleLabel.label_id == label.id))
     session.delete(label)
     session.flush()
     if affected:
-        from .annotations import refresh_indexes
-
         refresh_indexes(session, affected)
     return len(affected)

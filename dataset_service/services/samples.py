@@ -7,14 +7,15 @@ from dataclasses import dataclass, field
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from storage.factory import StoreSettings, store_for
+from storage.factory import StoreSettings
 from storage.paths import sibling_xml_key
-from storage.uris import ObjectURI, parse_uri
+from storage.uris import ObjectURI
 
 from ..errors import Invalid, NotFound
 from ..models import Dataset, Label, Sample, SampleLabel, SampleLabeler, User
 from . import filters
 from .filters import SampleFilter
+from .input_folder import input_folder, input_root
 
 
 @dataclass
@@ -40,7 +41,7 @@ class SamplePage:
 
 def sample_uri(dataset: Dataset, sample: Sample) -> ObjectURI:
     """Return the URI of a sample's image."""
-    root = parse_uri(dataset.input_path)
+    root = input_root(dataset)
     return ObjectURI(root.scheme, root.bucket, sample.key)
 
 
@@ -113,10 +114,9 @@ def delete_samples(
     session.execute(delete(Sample).where(Sample.id.in_([s.id for s in samples])))
     session.flush()
     if delete_source:
-        root = parse_uri(dataset.input_path)
-        store = store_for(root, settings)
+        folder = input_folder(dataset, settings)
         for sample in samples:
-            store.delete(root.bucket, sample.key)
-            store.delete(root.bucket, sibling_xml_key(sample.key))
+            folder.store.delete(folder.bucket, sample.key)
+            folder.store.delete(folder.bucket, sibling_xml_key(sample.key))
     return len(samples)
 

@@ -12,11 +12,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage.errors import StorageError
-from storage.factory import StoreSettings, store_for
-from storage.uris import parse_uri
+from storage.factory import StoreSettings
 
 from ..errors import Invalid, TooLarge, UnsupportedMedia
 from ..models import Dataset, Sample, utcnow
+from .input_folder import input_folder
 
 FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "BMP": "image/bmp"}
 EXTENSIONS = {"JPEG": (".jpg", ".jpeg"), "PNG": (".png",), "BMP": (".bmp",)}
@@ -74,16 +74,15 @@ def add_images(session: Session, dataset: Dataset, uploads: list[Upload], settin
     if not uploads:
         raise Invalid("files: no file was sent.", {"files": ["at least one file is required"]})
     checked = [check(Upload(safe_name(u.name), u.data), max_bytes) for u in uploads]
-    root = parse_uri(dataset.input_path)
-    store = store_for(root, settings)
+    folder = input_folder(dataset, settings)
     stored: list[tuple[Upload, str, object]] = []
     try:
         for upload in checked:
-            key = root.key + upload.name
-            stored.append((upload, key, store.put(root.bucket, key, upload.data, content_type=FORMATS[upload.format])))
+            key = folder.root.key + upload.name
+            stored.append((upload, key, folder.store.put(folder.bucket, key, upload.data, content_type=FORMATS[upload.format])))
     except StorageError:
         for _, key, _ in stored:
-            store.delete(root.bucket, key)
+            folder.store.delete(folder.bucket, key)
         raise
     return [_upsert(session, dataset, key, info, upload) for upload, key, info in stored]
 

@@ -10,7 +10,7 @@ from ..errors import DomainError, Forbidden
 from ..schemas import DatasetCreate
 from ..services import datasets, samples
 from ..services.colors import distinct_color
-from ..services.datasets import input_root
+from ..services.input_folder import input_root
 from .forms import DatasetForm
 from .query import PAGE_SIZES, read_state
 

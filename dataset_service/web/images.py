@@ -5,12 +5,10 @@ import mimetypes
 
 from flask import Blueprint, Response, current_app, request, send_file
 
-from storage.factory import store_for
-
 from ..auth import login_required
 from ..db_session import db
 from ..services import datasets, samples, thumbnails
-from ..services.datasets import input_root
+from ..services.input_folder import input_folder
 
 blp = Blueprint("images", __name__)
 
@@ -25,20 +23,19 @@ THUMB_MAX_AGE = 7 * 24 * 3600  # the URL carries the ETag, so a new image gets a
 def _located(sample_id: int):
     sample = samples.get_sample(db(), sample_id)
     dataset = datasets.get_dataset(db(), sample.dataset_id)
-    root = input_root(dataset)
-    return sample, root, store_for(root, current_app.config["SERVICE"].store_settings)
+    return sample, input_folder(dataset, current_app.config["SERVICE"].store_settings)
 
 
 @blp.get("/samples/<int:sample_id>/thumbnail")
 @login_required
 def thumbnail(sample_id: int):
     """Serve the sample's thumbnail, made on first request and cached on disk."""
-    sample, root, store = _located(sample_id)
+    sample, folder = _located(sample_id)
     if request.if_none_match.contains(sample.etag):
         return Response(status=304)
     try:
         config = current_app.config["SERVICE"]
-        path = thumbnails.thumbnail(store, root.bucket, sample.key, sample.etag, config.thumbnail_dir,
+        path = thumbnails.thumbnail(folder.store, folder.bucket, sample.key, sample.etag, config.thumbnail_dir,
                                     max_bytes=config.thumbnail_cache_mb * 1024 * 1024)
     except thumbnails.ThumbnailError:
         return Response(PLACEHOLDER, mimetype="image/svg+xml", headers={"Cache-Control": "no-cache"})
@@ -51,11 +48,11 @@ def thumbnail(sample_id: int):
 @login_required
 def image(sample_id: int):
     """Send the sample's image to the labeling page, in the stored pixel frame."""
-    sample, root, store = _located(sample_id)
+    sample, folder = _located(sample_id)
     if request.if_none_match.contains(sample.etag):
         return Response(status=304)
     mimetype = mimetypes.guess_type(sample.key)[0] or "application/octet-stream"
-    response = Response(thumbnails.without_orientation(store.get(root.bucket, sample.key)), mimetype=mimetype)
+    response = Response(thumbnails.without_orientation(folder.store.get(folder.bucket, sample.key)), mimetype=mimetype)
     response.set_etag(sample.etag)
     response.headers["Cache-Control"] = "private, no-cache"
     return response

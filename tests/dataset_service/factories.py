@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from sqlalchemy import select
 
 from dataset_service.models import Sample, User
-from dataset_service.services import annotations, datasets, labels
+from dataset_service.services import datasets, labels, sample_objects
 
 
 def add_sample(app, dataset_id: int, key: str, created_at: datetime | None = None, width: int = 100, height: int = 80) -> int:
@@ -35,7 +35,7 @@ def label_sample(app, sample_id: int, username: str, label_names: list[str]) -> 
                 source="manual", created_by_id=user.id, updated_by_id=user.id,
             ))
         session.flush()
-        annotations.refresh_sample_index(session, sample)
+        sample_objects.index_sample(session, sample, sample_objects.load_objects(session, sample.id))
         session.commit()
 
 

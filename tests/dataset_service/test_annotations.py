@@ -156,3 +156,30 @@ def test_store_failure_leaves_database_unchanged(app, labeler, dataset, config):
 
 def test_unknown_sample_is_404(labeler):
     assert labeler.get("/api/v1/samples/424242/annotation").status_code == 404
+
+
+def count_statements(app):
+    """Collect the SQL statements the app's engine runs (a list that fills as they run)."""
+    from sqlalchemy import event
+
+    statements: list[str] = []
+    event.listen(app.extensions["db_engine"], "before_cursor_execute",
+                 lambda conn, cursor, statement, *args: statements.append(statement))
+    return statements
+
+
+def test_a_save_reads_and_writes_each_row_once(app, labeler, dataset):
+    """A 2-object save: the caller, sample, dataset and labels read once, the revision claimed, the
+    objects read once and inserted, the two indexes replaced, the sample row written once more."""
+    sample_id = new_sample(app, dataset)
+    labeler.get("/api/v1/me")  # warm-up: nothing below depends on first-use queries
+    statements = count_statements(app)
+    response = labeler.put(f"/api/v1/samples/{sample_id}/annotation", json={
+        "revision": 0, "objects": [{"label": "cat", "points": SQUARE}, {"label": "dog", "points": SQUARE}],
+    })
+    assert response.status_code == 200, response.get_json()
+    selects_of = lambda table: [s for s in statements if s.lstrip().upper().startswith("SELECT") and f"FROM {table}" in s]  # noqa: E731
+    assert len(selects_of("samples")) == 1, statements
+    assert len(selects_of("annotation_objects")) == 1, statements
+    assert len([s for s in statements if s.lstrip().upper().startswith("UPDATE SAMPLES")]) == 2, statements
+    assert len(statements) <= 14, "\n".join(statements)
