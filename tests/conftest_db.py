@@ -4,9 +4,10 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 
 from dataset_service.db import Base
 from dataset_service.migrate import upgrade
@@ -55,20 +56,46 @@ def sqlite_url(tmp_path_factory) -> str:
     return url
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def database_url(request) -> str:
-    """Run the test once per database backend."""
+    """Run the module's tests once per database backend (by module, so seed data can be shared)."""
     return request.getfixturevalue({"sqlite": "sqlite_url", "postgresql": "postgres_url"}[request.param])
 
 
 def wipe(url: str) -> None:
-    """Delete every row, keeping the schema."""
+    """Delete every row, keeping the schema (after tests whose work had to be committed)."""
     engine = create_engine(url)
     with engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            names = ", ".join(t.name for t in Base.metadata.sorted_tables)
-            connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        else:
-            for table in reversed(Base.metadata.sorted_tables):
-                connection.execute(table.delete())
+        for table in reversed(Base.metadata.sorted_tables):
+            connection.execute(table.delete())
     engine.dispose()
+
+
+@contextmanager
+def rolled_back(engine: Engine) -> Iterator[Connection]:
+    """Yield a connection inside a transaction that is rolled back at the end.
+
+    Sessions bound to it with `join_transaction_mode="create_savepoint"` commit into savepoints,
+    so a test sees its own work and leaves nothing behind. pysqlite opens transactions late and
+    commits around SAVEPOINTs by itself; as SQLAlchemy's SQLite notes say, it is told to leave
+    transactions to SQLAlchemy, which then begins them explicitly.
+    """
+    if engine.dialect.name == "sqlite":
+        engine.dispose()  # new connections get the listeners below
+        event.listen(engine, "connect", _sqlite_no_implicit_transactions)
+        event.listen(engine, "begin", _sqlite_begin)
+    connection = engine.connect()
+    transaction = connection.begin()
+    try:
+        yield connection
+    finally:
+        transaction.rollback()
+        connection.close()
+
+
+def _sqlite_no_implicit_transactions(dbapi_connection, _record) -> None:
+    dbapi_connection.isolation_level = None
+
+
+def _sqlite_begin(connection) -> None:
+    connection.exec_driver_sql("BEGIN")

@@ -1,21 +1,34 @@
-"""The app on a real database and a real S3 server, with helpers to make users and datasets."""
+"""The app on a real database and a real S3 server, with helpers to make users and datasets.
+
+Each test's database work is rolled back at its end (one connection, one transaction, each
+commit a savepoint), so seed rows a module commits once stay for all its tests. A test whose
+work crosses threads or processes (a job, concurrent saves, a Celery worker) cannot share one
+connection: it is marked `commits`, really commits, and the tables are emptied after it.
+"""
 from __future__ import annotations
 
 import io
 import uuid
 from dataclasses import dataclass
+from functools import cache
 
 import pytest
 from PIL import Image
+from sqlalchemy import select
+from sqlalchemy.orm import sessionmaker
 
 from dataset_service import create_app
+from dataset_service.auth import issue_token
 from dataset_service.config import Config
-from dataset_service.services import users as user_service
-from tests.conftest_db import wipe
+from dataset_service.models import User
+from dataset_service.passwords import hash_password
+from tests.conftest_db import rolled_back, wipe
+
+PASSWORD = "password123"
 
 
-@pytest.fixture
-def config(database_url, s3_server, tmp_path) -> Config:
+def make_config(database_url: str, s3_server, thumbnail_dir) -> Config:
+    """The settings of a test app: the test's database and S3 server, no inference worker."""
     return Config(
         database_url=database_url,
         secret_key="test-secret",
@@ -24,18 +37,53 @@ def config(database_url, s3_server, tmp_path) -> Config:
         s3_secret_key=s3_server.secret_key,
         worker_url="http://127.0.0.1:9",  # nothing listens: the worker is down unless a test says otherwise
         worker_timeout_s=2.0,
-        thumbnail_dir=str(tmp_path / "thumbs"),
+        thumbnail_dir=str(thumbnail_dir),
         testing=True,
     )
 
 
 @pytest.fixture
-def app(config):
+def config(database_url, s3_server, tmp_path) -> Config:
+    return make_config(database_url, s3_server, tmp_path / "thumbs")
+
+
+def commits(request) -> bool:
+    """Tell whether the test must really commit (marked `commits`)."""
+    return request.node.get_closest_marker("commits") is not None
+
+
+@pytest.fixture
+def app(config, request):
     app = create_app(config)
-    yield app
-    finish_jobs(app)
+    if commits(request):
+        yield app
+        finish_jobs(app)
+        app.extensions["db_engine"].dispose()
+        wipe(config.database_url)
+        return
+    with rolled_back(app.extensions["db_engine"]) as connection:
+        app.extensions["db_sessionmaker"] = sessionmaker(
+            bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
+        )
+        yield app
     app.extensions["db_engine"].dispose()
-    wipe(config.database_url)
+
+
+def app_with(app, **changes):
+    """Return an app with some settings changed that works on the same database session as `app`
+    (inside its rolled-back transaction, when it has one)."""
+    other = create_app(app.config["SERVICE"].replace(**changes))
+    other.extensions["db_sessionmaker"] = app.extensions["db_sessionmaker"]
+    return other
+
+
+@pytest.fixture(scope="module")
+def module_app(database_url, s3_server, tmp_path_factory):
+    """An app whose work commits, for seed rows shared by a module's tests; emptied at its end."""
+    app = create_app(make_config(database_url, s3_server, tmp_path_factory.mktemp("thumbs")))
+    yield app
+    app.extensions["db_engine"].dispose()
+    wipe(database_url)
 
 
 def finish_jobs(app, timeout: float = 60) -> None:
@@ -86,13 +134,34 @@ class Api:
         return self.client.delete(url, headers=self._headers(kw.pop("headers", None)), **kw)
 
 
-def make_user(app, username: str, role: str = "labeler", password: str = "password123") -> None:
+@cache
+def password_hash(password: str = PASSWORD) -> str:
+    """Hash a password once per test session (Argon2 at full cost takes a tenth of a second)."""
+    return hash_password(password)
+
+
+def make_user(app, username: str, role: str = "labeler", password: str = PASSWORD) -> int:
+    """Insert a user row (or find the one a module's seed made); return its id."""
     with app.extensions["db_sessionmaker"]() as session:
-        user_service.create_user(session, username, password, role)
-        session.commit()
+        user_id = session.scalar(select(User.id).where(User.username == username))
+        if user_id is None:
+            user = User(username=username, password_hash=password_hash(password), role=role)
+            session.add(user)
+            session.commit()
+            user_id = user.id
+        return user_id
 
 
-def login(app, username: str, password: str = "password123") -> Api:
+def as_user(app, username: str) -> Api:
+    """Return a client with a token minted for the user: no login, no password check."""
+    with app.app_context(), app.extensions["db_sessionmaker"]() as session:
+        user = session.scalar(select(User).where(User.username == username))
+        assert user is not None, f"no user {username!r}"
+        return Api(app.test_client(), issue_token(user))
+
+
+def login(app, username: str, password: str = PASSWORD) -> Api:
+    """Log in through the API (for the tests of logging in)."""
     client = app.test_client()
     response = client.post("/api/v1/auth/token", json={"username": username, "password": password})
     assert response.status_code == 200, response.get_json()
@@ -102,13 +171,13 @@ def login(app, username: str, password: str = "password123") -> Api:
 @pytest.fixture
 def admin(app) -> Api:
     make_user(app, "admin", "admin")
-    return login(app, "admin")
+    return as_user(app, "admin")
 
 
 @pytest.fixture
 def labeler(app) -> Api:
     make_user(app, "lena", "labeler")
-    return login(app, "lena")
+    return as_user(app, "lena")
 
 
 def image_bytes(width: int = 64, height: int = 48, fmt: str = "PNG", color=(200, 30, 30)) -> bytes:

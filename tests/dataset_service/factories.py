@@ -1,6 +1,7 @@
 """Rows made directly, for tests that should not depend on sync."""
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timezone
 
 from sqlalchemy import select
@@ -37,6 +38,18 @@ def label_sample(app, sample_id: int, username: str, label_names: list[str]) -> 
         session.flush()
         sample_objects.index_sample(session, sample, sample_objects.load_objects(session, sample.id))
         session.commit()
+
+
+def add_dataset(app, bucket: str, owner: str = "admin", prefix: str = "cats/") -> int:
+    """Create a dataset over `s3://bucket/prefix` with the labels cat (red) and dog, as `owner`."""
+    with app.extensions["db_sessionmaker"]() as session:
+        user = session.scalar(select(User).where(User.username == owner))
+        dataset = datasets.create_dataset(session, {
+            "name": f"cats-{uuid.uuid4().hex[:6]}", "input_path": f"s3://{bucket}/{prefix}", "output_path": f"s3://{bucket}/out/",
+            "labels": [{"name": "cat", "color": "#ff0000"}, {"name": "dog"}],
+        }, user)
+        session.commit()
+        return dataset.id
 
 
 def dataset_obj(app, dataset_id: int):

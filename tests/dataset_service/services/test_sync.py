@@ -21,7 +21,9 @@ from storage.annotations import AnnotatedObject, Annotation, read_annotation, wr
 from storage.objects import ObjectInfo
 from storage.uris import parse_uri
 
-from .conftest import image_bytes
+from tests.dataset_service.conftest import image_bytes
+
+pytestmark = pytest.mark.commits  # jobs run in threads and Celery workers: their work must be committed
 
 IN_CI = os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379

@@ -1,7 +1,9 @@
 """Datasets and labels."""
 from __future__ import annotations
 
-from .factories import add_sample, label_sample
+import pytest
+
+from tests.dataset_service.factories import add_sample, label_sample
 
 
 def test_create_get_list_update_delete(admin, bucket):
@@ -57,6 +59,7 @@ def test_counts_per_label(app, admin, labeler, dataset):
     assert counts == {"total": 2, "labeled": 1, "unlabeled": 1, "per_label": {"cat": 1, "dog": 0}, "xml_stale": 0}
 
 
+@pytest.mark.commits  # the label change starts an XML rewrite job in a thread
 def test_labels_add_rename_recolor_delete(app, admin, labeler, dataset):
     base = f"/api/v1/datasets/{dataset['id']}/labels"
     response = labeler.post(base, json={"name": "bird"})
@@ -70,6 +73,7 @@ def test_labels_add_rename_recolor_delete(app, admin, labeler, dataset):
     assert labeler.delete(f"{base}/{bird['id']}").status_code == 404
 
 
+@pytest.mark.commits  # the forced delete starts an XML rewrite job in a thread
 def test_label_in_use_needs_force(app, admin, labeler, dataset):
     sample_id = add_sample(app, dataset["id"], "cats/a/1.png")
     label_sample(app, sample_id, "lena", ["cat"])
@@ -83,6 +87,7 @@ def test_label_in_use_needs_force(app, admin, labeler, dataset):
     assert sample["state"] == "unlabeled" and sample["labels"] == []
 
 
+@pytest.mark.commits  # the label change starts an XML rewrite job in a thread
 def test_forced_label_delete_refreshes_every_affected_sample(app, admin, labeler, dataset):
     both = add_sample(app, dataset["id"], "cats/a/both.png")
     only_cat = add_sample(app, dataset["id"], "cats/a/cat.png")

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import io
 
-from .conftest import image_bytes
-from .factories import add_sample
+from tests.dataset_service.conftest import image_bytes
+from tests.dataset_service.factories import add_sample
 
 
 def upload(api, dataset_id, files):

@@ -1,12 +1,14 @@
 """Saving annotations: authorship, revisions, conflicts, and the sibling XML in the store."""
 from __future__ import annotations
 
+import pytest
+
 import threading
 
 from storage.annotations import read_annotation
 
-from .conftest import login, make_user
-from .factories import add_sample
+from tests.dataset_service.conftest import app_with, as_user, make_user
+from tests.dataset_service.factories import add_sample
 
 SQUARE = [[10, 10], [40, 10], [40, 30], [10, 30]]
 
@@ -53,7 +55,7 @@ def test_authorship_kept_for_unchanged_objects(app, labeler, dataset):
     url = f"/api/v1/samples/{sample_id}/annotation"
     first = labeler.put(url, json={"revision": 0, "objects": [{"label": "cat", "points": SQUARE}, {"label": "dog", "points": SQUARE}]}).get_json()
     make_user(app, "omar")
-    omar = login(app, "omar")
+    omar = as_user(app, "omar")
     kept, changed = first["objects"]
     second = omar.put(url, json={"revision": 1, "objects": [
         {"id": kept["id"], "label": "cat", "points": SQUARE},
@@ -80,10 +82,11 @@ def test_stale_revision_is_409_with_current(app, labeler, dataset):
     assert body["current"]["revision"] == 1 and body["current"]["objects"][0]["label"] == "cat"
 
 
+@pytest.mark.commits  # two threads save at once, each on its own connection
 def test_two_clients_same_revision_exactly_one_wins(app, labeler, dataset, s3_server):
     sample_id = new_sample(app, dataset)
     make_user(app, "omar")
-    clients = {"lena": labeler, "omar": login(app, "omar")}
+    clients = {"lena": labeler, "omar": as_user(app, "omar")}
     barrier = threading.Barrier(2)
     results = {}
 
@@ -140,9 +143,7 @@ def test_invalid_objects_are_422_naming_them(app, labeler, dataset):
 
 def test_store_failure_leaves_database_unchanged(app, labeler, dataset, config):
     sample_id = new_sample(app, dataset)
-    from dataset_service import create_app
-
-    broken = create_app(config.replace(s3_endpoint_url="http://127.0.0.1:9", testing=True))
+    broken = app_with(app, s3_endpoint_url="http://127.0.0.1:9")
     client = broken.test_client()
     response = client.put(f"/api/v1/samples/{sample_id}/annotation", json={"revision": 0, "objects": [{"label": "cat", "points": SQUARE}]},
                           headers={"Authorization": f"Bearer {labeler.token}"})
@@ -159,12 +160,17 @@ def test_unknown_sample_is_404(labeler):
 
 
 def count_statements(app):
-    """Collect the SQL statements the app's engine runs (a list that fills as they run)."""
+    """Collect the SQL statements that read or write rows as the app's engine runs them (a list that
+    fills as they run; transaction control such as SAVEPOINT is not counted)."""
     from sqlalchemy import event
 
     statements: list[str] = []
-    event.listen(app.extensions["db_engine"], "before_cursor_execute",
-                 lambda conn, cursor, statement, *args: statements.append(statement))
+
+    def collect(conn, cursor, statement, *args):
+        if statement.lstrip().split(" ", 1)[0].upper() in ("SELECT", "INSERT", "UPDATE", "DELETE"):
+            statements.append(statement)
+
+    event.listen(app.extensions["db_engine"], "before_cursor_execute", collect)
     return statements
 
 

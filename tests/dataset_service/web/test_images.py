@@ -11,9 +11,9 @@ from PIL import Image
 
 from dataset_service.services import thumbnails
 
-from .conftest import image_bytes
-from .factories import add_sample
-from .test_web_pages import page_login
+from tests.dataset_service.conftest import image_bytes
+from tests.dataset_service.factories import add_sample
+from tests.dataset_service.web.test_pages import page_login
 
 
 @pytest.fixture

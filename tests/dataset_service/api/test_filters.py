@@ -5,17 +5,22 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from .conftest import login, make_user
-from .factories import add_sample, label_sample
+from tests.dataset_service.conftest import as_user, make_user
+from tests.dataset_service.factories import add_dataset, add_sample, label_sample
 
 NOW = datetime.now(timezone.utc)
 
 
-@pytest.fixture
-def seeded(app, admin, dataset):
-    """Six samples: folders, ages, labels and labelers chosen so every filter tells them apart."""
+@pytest.fixture(scope="module")
+def seeded(module_app, s3_server):
+    """Six samples: folders, ages, labels and labelers chosen so every filter tells them apart.
+
+    Made once for the module (the tests read them; what a test changes is rolled back)."""
+    app = module_app
+    make_user(app, "admin", "admin")
     make_user(app, "lena")
     make_user(app, "omar")
+    dataset = {"id": add_dataset(app, s3_server.new_bucket("filters"))}
     rows = {
         "cats/a/one.png": (NOW - timedelta(hours=2), "lena", ["cat"]),
         "cats/a/two.png": (NOW - timedelta(days=3), "omar", ["cat", "dog"]),
@@ -156,7 +161,7 @@ def test_bad_parameters_are_422_naming_them(seeded, admin, query, field):
 def test_totals_follow_every_change(app, seeded, admin):
     """The kept totals (PostgreSQL triggers) agree with a count after inserts, saves and deletes."""
     dataset_id, ids = seeded
-    labeler = login(app, "lena")
+    labeler = as_user(app, "lena")
 
     def totals():
         body = admin.get(f"/api/v1/datasets/{dataset_id}").get_json()["counts"]

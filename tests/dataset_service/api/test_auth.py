@@ -1,7 +1,7 @@
 """Authentication and roles."""
 from __future__ import annotations
 
-from .conftest import Api, login, make_user
+from tests.dataset_service.conftest import Api, login, make_user
 
 
 def test_token_and_me(admin):

@@ -7,9 +7,11 @@ from dataset_service import create_app
 from storage.annotations import read_annotation
 from storage.errors import ObjectNotFound
 
-from .conftest import finish_jobs
-from .factories import add_sample
-from .test_sync import wait_job
+from tests.dataset_service.conftest import app_with, finish_jobs
+from tests.dataset_service.factories import add_sample
+from tests.dataset_service.services.test_sync import wait_job
+
+pytestmark = pytest.mark.commits  # jobs run in threads and Celery workers: their work must be committed
 
 SQUARE = [[10, 10], [40, 10], [40, 30], [10, 30]]
 TRIANGLE = [[1, 1], [20, 1], [10, 15]]
@@ -79,7 +81,7 @@ def test_rename_recolour_and_forced_delete_rewrite_the_files(app, admin, labeler
 def test_an_unreachable_store_leaves_the_files_marked_and_a_later_job_finishes_them(app, admin, labeler, dataset, s3_server, config):
     sample_id = add_sample(app, dataset["id"], "cats/a/one.png", width=64, height=48)
     save(labeler, sample_id, ("dog", TRIANGLE))
-    broken = create_app(config.replace(s3_endpoint_url="http://127.0.0.1:9", testing=True))
+    broken = app_with(app, s3_endpoint_url="http://127.0.0.1:9")
     try:
         client = broken.test_client()
         headers = {"Authorization": f"Bearer {admin.token}"}

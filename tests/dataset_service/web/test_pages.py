@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from .factories import add_sample, label_sample
+from tests.dataset_service.factories import add_sample, label_sample
 
 TOKEN_RE = re.compile(r'name="csrf-token" content="([^"]+)"')
 
