@@ -4,9 +4,12 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# Test processes (pytest-xdist): one per core, at most 4 (each runs its own SeaweedFS and databases).
+TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); echo $$(( n > 4 ? 4 : n )))
+PYTEST := $(PY) -m pytest -p no:cacheprovider -q -n $(TEST_WORKERS) --dist loadscope
 
 .DEFAULT_GOAL := help
-.PHONY: help venv system-deps run test test-fast bench-filters bench-sync bench-inference train evaluate lint-chart clean
+.PHONY: help venv system-deps run test test-fast lint screenshots bench-filters bench-sync bench-inference train evaluate lint-chart clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-16s %s\n", $$1, $$2}'
@@ -28,11 +31,17 @@ system-deps: ## Install system packages the browser tests need (apt-get, when ro
 run: venv ## Start the whole stack in the foreground (S3, database, api, worker); Ctrl+C stops it
 	$(PY) -m dataset_service.devstack
 
-test: venv system-deps ## Install everything needed and run the whole test suite
-	$(PY) -m pytest -p no:cacheprovider -q
+test: venv system-deps lint ## Install everything needed, lint, and run the whole test suite (in parallel)
+	$(PYTEST)
 
 test-fast: venv ## Run the suite without browser tests
-	$(PY) -m pytest -p no:cacheprovider -q -m "not e2e"
+	$(PYTEST) -m "not e2e"
+
+lint: venv ## Check the code with ruff (rules in pyproject.toml)
+	$(PY) -m ruff check .
+
+screenshots: venv system-deps ## Run the browser tests and update docs/screenshots/ with what they show
+	UPDATE_SCREENSHOTS=1 $(PY) -m pytest -p no:cacheprovider -q tests/e2e
 
 bench-filters: venv ## Benchmark the sample filters on 1,000,000 samples in PostgreSQL
 	$(PY) -m benchmarks.filters

@@ -24,6 +24,9 @@ from sqlalchemy.types import TypeDecorator
 from .db import Base
 
 # Keys compare byte-wise so that a directory prefix is an index range on PostgreSQL too.
+LABEL_NAME_MAX = 64  # characters of a label's name, wherever one comes from (API, page, imported XML)
+NAME_MAX = 64  # characters of a user's or a dataset's name
+
 KeyString = String(1024).with_variant(String(1024, collation="C"), "postgresql")
 Id = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -55,7 +58,7 @@ class User(Base):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
-    username: Mapped[str] = mapped_column(String(64), unique=True)
+    username: Mapped[str] = mapped_column(String(NAME_MAX), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -65,7 +68,7 @@ class Dataset(Base):
     __tablename__ = "datasets"
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
-    name: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(NAME_MAX), unique=True)
     description: Mapped[str] = mapped_column(Text, default="")
     input_path: Mapped[str] = mapped_column(String(1024))
     output_path: Mapped[str] = mapped_column(String(1024))
@@ -85,7 +88,7 @@ class Label(Base):
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), index=True)
-    name: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(LABEL_NAME_MAX))
     color: Mapped[str] = mapped_column(String(7))
 
     dataset: Mapped[Dataset] = relationship(back_populates="labels")
@@ -189,7 +192,7 @@ class AnnotationObject(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    imported_by: Mapped[str | None] = mapped_column(String(64))
+    imported_by: Mapped[str | None] = mapped_column(String(NAME_MAX))
 
     label: Mapped[Label] = relationship(lazy="joined")
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id], lazy="joined")

@@ -5,9 +5,14 @@ from datetime import datetime, timezone
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
+from storage.annotations import SOURCES
+
+from .models import LABEL_NAME_MAX, NAME_MAX
 from .services.colors import COLOR_RE
 
-NAME = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$", error="use 1-64 letters, digits, space, '.', '_' or '-'")
+NAME = validate.Regexp(
+    rf"^[A-Za-z0-9][A-Za-z0-9 _.-]{{0,{NAME_MAX - 1}}}$", error=f"use 1-{NAME_MAX} letters, digits, space, '.', '_' or '-'"
+)
 COLOR = validate.Regexp(COLOR_RE.pattern, error="must look like '#RRGGBB'")
 
 
@@ -20,7 +25,7 @@ class StrictSchema(Schema):
 
 
 class TokenRequest(StrictSchema):
-    username = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    username = fields.String(required=True, validate=validate.Length(min=1, max=NAME_MAX))
     password = fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=256))
 
 
@@ -139,7 +144,7 @@ class SampleQuery(PageArgs):
     created_to = fields.AwareDateTime(load_default=None, default_timezone=None)
     path = fields.String(load_default=None, validate=validate.Length(min=1, max=1000))
     dir = fields.String(load_default=None, validate=[validate.Length(min=1, max=1000), validate.Regexp(r".*/$", error="must end with '/'")])
-    labeled_by = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
+    labeled_by = fields.String(load_default=None, validate=validate.Length(min=1, max=NAME_MAX))
     cursor = fields.String(load_default=None, validate=validate.Length(max=4000))
     order = fields.String(load_default="key", validate=validate.OneOf(["key", "created", "-created"]))
 
@@ -188,10 +193,10 @@ Point = fields.List(fields.Float(allow_nan=False), validate=validate.Length(equa
 
 class ObjectIn(StrictSchema):
     id = fields.Integer(load_default=None, allow_none=True)
-    label = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    label = fields.String(required=True, validate=validate.Length(min=1, max=LABEL_NAME_MAX))
     shape = fields.String(load_default="polygon", validate=validate.OneOf(["polygon"]))
     points = fields.List(Point, required=True, validate=validate.Length(min=3, max=10000, error="a polygon needs 3 to 10000 points"))
-    source = fields.String(load_default="manual", validate=validate.OneOf(["manual", "extreme_points", "imported"]))
+    source = fields.String(load_default="manual", validate=validate.OneOf(SOURCES))
 
 
 class AnnotationIn(StrictSchema):

@@ -5,9 +5,11 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
+from ..models import NAME_MAX
+
 
 class LoginForm(FlaskForm):
-    username = StringField("Username", validators=[DataRequired(), Length(max=64)])
+    username = StringField("Username", validators=[DataRequired(), Length(max=NAME_MAX)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=256)])
 
 

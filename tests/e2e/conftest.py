@@ -184,9 +184,13 @@ def browser():
 
 
 @pytest.fixture(scope="session")
-def screenshots() -> Path:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    return SCREENSHOTS
+def screenshots(tmp_path_factory) -> Path:
+    """Where the tests' screenshots go: a temporary folder, or the committed docs/screenshots/ when
+    `UPDATE_SCREENSHOTS=1` (`make screenshots`), so a test run leaves the checkout clean."""
+    if os.environ.get("UPDATE_SCREENSHOTS", "").lower() in ("1", "true", "yes"):
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        return SCREENSHOTS
+    return tmp_path_factory.mktemp("screenshots")
 
 
 def log_in(browser, stack: Stack, username: str = "admin", password: str | None = None):

@@ -13,7 +13,7 @@ from dataset_service.services import thumbnails
 
 from tests.dataset_service.conftest import image_bytes
 from tests.dataset_service.factories import add_sample
-from tests.dataset_service.web.test_pages import page_login
+from tests.dataset_service.web.pages import signed_in
 
 
 @pytest.fixture
@@ -99,7 +99,7 @@ def test_thumbnails_over_the_limit_are_pruned_as_they_are_written(tmp_path, monk
 
 
 def test_thumbnail_route_serves_a_cached_small_jpeg(app, photo, s3_server, config):
-    client, _ = page_login(app)
+    client, _ = signed_in(app)
     response = client.get(f"/samples/{photo['id']}/thumbnail")
     assert response.status_code == 200 and response.mimetype == "image/jpeg"
     assert max(Image.open(io.BytesIO(response.data)).size) == 256
@@ -115,14 +115,14 @@ def test_thumbnail_of_an_unreadable_image_is_a_placeholder(app, admin, dataset, 
     bucket = dataset["input_path"].split("/")[2]
     s3_server.store.put(bucket, "cats/broken.png", b"\x89PNG not really")
     sample_id = add_sample(app, dataset["id"], "cats/broken.png")
-    client, _ = page_login(app)
+    client, _ = signed_in(app)
     response = client.get(f"/samples/{sample_id}/thumbnail")
     assert response.status_code == 200 and response.mimetype == "image/svg+xml"
 
 
 def test_image_route_streams_the_image_to_logged_in_users(app, photo, client):
     assert client.get(f"/samples/{photo['id']}/image").status_code == 302  # to the login page
-    browser, _ = page_login(app)
+    browser, _ = signed_in(app)
     response = browser.get(f"/samples/{photo['id']}/image")
     assert response.status_code == 200 and response.data == photo["bytes"] and response.mimetype == "image/jpeg"
     assert browser.get(f"/samples/{photo['id']}/image", headers={"If-None-Match": response.headers["ETag"]}).status_code == 304

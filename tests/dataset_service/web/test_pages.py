@@ -1,37 +1,17 @@
 """The pages through Flask's test client: login, CSRF, the dataset pages and the labeling page."""
 from __future__ import annotations
 
-import json
 import re
 
 import pytest
 
 from tests.dataset_service.factories import add_sample, label_sample
-
-TOKEN_RE = re.compile(r'name="csrf-token" content="([^"]+)"')
-
-
-def csrf_token(client, path: str = "/login") -> str:
-    return TOKEN_RE.search(client.get(path).get_data(as_text=True)).group(1)
-
-
-def page_login(app, username: str = "admin", password: str = "password123"):
-    """Return a test client logged in through the form, and its CSRF token."""
-    client = app.test_client()
-    response = client.post("/login", data={"username": username, "password": password, "csrf_token": csrf_token(client)})
-    assert response.status_code == 302, response.get_data(as_text=True)
-    return client, csrf_token(client, "/")
-
-
-def page_data(response) -> dict:
-    html = response.get_data(as_text=True)
-    return json.loads(re.search(r'<script type="application/json" id="page-data">(.*?)</script>', html, re.S).group(1))
-
+from tests.dataset_service.web.pages import csrf_token, page_data, page_login, signed_in
 
 @pytest.fixture
 def browser(app, admin):
-    """The admin, logged in through the form; `admin` made the user."""
-    return page_login(app)
+    """The admin's page session; `admin` made the user."""
+    return signed_in(app)
 
 
 def test_pages_send_anonymous_visitors_to_log_in(client):
@@ -129,10 +109,10 @@ def test_create_dataset_form_shows_the_errors_of_the_api_rules(browser, bucket):
 
 
 def test_only_admins_create_datasets(app, admin, labeler):
-    client, _ = page_login(app, "lena")
+    client, _ = signed_in(app, "lena")
     assert client.get("/datasets/new").status_code == 403
     assert "Create dataset" not in client.get("/").get_data(as_text=True)
-    admin_client, _ = page_login(app)
+    admin_client, _ = signed_in(app)
     assert "Create dataset" in admin_client.get("/").get_data(as_text=True)
 
 
@@ -167,7 +147,7 @@ def test_labeling_page_knows_its_neighbours_under_the_filter(app, browser, datas
 
 
 def test_a_labeler_sees_the_dataset_but_no_admin_controls(app, dataset, labeler):
-    client, _ = page_login(app, "lena")
+    client, _ = signed_in(app, "lena")
     page = client.get(f"/datasets/{dataset['id']}")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
