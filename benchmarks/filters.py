@@ -78,7 +78,8 @@ def seed(n: int) -> None:
                     object_rows.append((object_id, i, label, "polygon", "[[1,1],[50,1],[50,40]]", "manual", user, created, user, created))
                     sl_rows.append((i, label))
         copy_rows(conn, "samples", "id, dataset_id, key, size, etag, width, height, created_at, added_at, labeled, labeled_at, revision", sample_rows)
-        copy_rows(conn, "annotation_objects", "id, sample_id, label_id, shape, points, source, created_by_id, created_at, updated_by_id, updated_at", object_rows)
+        columns = "id, sample_id, label_id, shape, points, source, created_by_id, created_at, updated_by_id, updated_at"
+        copy_rows(conn, "annotation_objects", columns, object_rows)
         copy_rows(conn, "sample_labels", "sample_id, label_id", sl_rows)
         copy_rows(conn, "sample_labelers", "sample_id, user_id, dataset_id", su_rows)
         conn.commit()

@@ -7,8 +7,14 @@ import numpy as np
 
 from inference_worker.extreme_points import TRAIN_JITTER_PX, extreme_points
 from inference_worker.preprocess import (
-    INPUT_SIZE, RELAX_FRACTION, crop_resize, network_input, point_heatmap, points_bbox,
-    points_to_crop, relax_box,
+    INPUT_SIZE,
+    RELAX_FRACTION,
+    crop_resize,
+    network_input,
+    point_heatmap,
+    points_bbox,
+    points_to_crop,
+    relax_box,
 )
 
 MAX_ROTATION_DEG = 15.0

@@ -133,7 +133,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.url:
         segment, name = http_segmenter(args.url), f"the worker at {args.url}"
     else:
-        predictor = Predictor.from_weights(args.weights, flip_tta=args.flip_tta, refine=RefineSettings(max_pixels=args.refine_max_pixels) if args.refine else None, runtime=args.runtime, threads=args.threads)
+        refine = RefineSettings(max_pixels=args.refine_max_pixels) if args.refine else None
+        predictor = Predictor.from_weights(args.weights, flip_tta=args.flip_tta, refine=refine, runtime=args.runtime, threads=args.threads)
         predictor.input_size = args.input_size or predictor.input_size
         segment = lambda image, points: model_mask(predictor, image, points)  # noqa: E731
         name = (f"model {predictor.name} at {predictor.input_size} px{' + flip TTA' if args.flip_tta else ''}"

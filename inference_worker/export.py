@@ -22,7 +22,9 @@ def _tensors(model: ExtremePointNet, fp16: bool) -> dict:
     return {k: (v.half() if fp16 and v.is_floating_point() else v).clone() for k, v in model.state_dict().items()}
 
 
-def write_weights(model: ExtremePointNet | Ensemble, out: Path, name: str, version: str, fp16: bool = True, extra: dict | None = None, input_size: int = INPUT_SIZE) -> str:
+def write_weights(
+    model: ExtremePointNet | Ensemble, out: Path, name: str, version: str, fp16: bool = True, extra: dict | None = None, input_size: int = INPUT_SIZE
+) -> str:
     """Save the model's weights with their metadata and sha256 file; return the sha256.
 
     An ensemble is written as its members' variants and tensors, in order.

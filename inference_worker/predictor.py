@@ -96,7 +96,10 @@ def from_blob(blob: dict, digest: str) -> tuple[ExtremePointNet | Ensemble, dict
 class Predictor:
     """Turn images and their four extreme points into object outlines, a batch at a time."""
 
-    def __init__(self, model: ExtremePointNet | Ensemble, name: str = "dextr@dev", device: torch.device | None = None, input_size: int = preprocess.INPUT_SIZE, sha256: str | None = None, flip_tta: bool = False, refine: RefineSettings | None = None, runtime: str = "auto", threads: int = 0):
+    def __init__(
+        self, model: ExtremePointNet | Ensemble, name: str = "dextr@dev", device: torch.device | None = None, input_size: int = preprocess.INPUT_SIZE,
+        sha256: str | None = None, flip_tta: bool = False, refine: RefineSettings | None = None, runtime: str = "auto", threads: int = 0,
+    ):
         self.device = device or pick_device()
         self.flip_tta = flip_tta
         self.refine = refine  # None: the thresholded network output as is
@@ -106,7 +109,10 @@ class Predictor:
         self.runner = make_runner(model, self.device, runtime, threads, input_size)
 
     @classmethod
-    def from_weights(cls, path: Path = DEFAULT_WEIGHTS, device: torch.device | None = None, flip_tta: bool = False, refine: RefineSettings | None = None, runtime: str = "auto", threads: int = 0) -> Predictor:
+    def from_weights(
+        cls, path: Path = DEFAULT_WEIGHTS, device: torch.device | None = None, flip_tta: bool = False, refine: RefineSettings | None = None,
+        runtime: str = "auto", threads: int = 0,
+    ) -> Predictor:
         """Load a committed weights file, checked against its sha256."""
         model, meta = load_weights(path)
         name = f"{meta.get('name', 'dextr')}@{meta.get('version', '0')}"

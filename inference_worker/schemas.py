@@ -52,7 +52,7 @@ def parse_points(points: object) -> np.ndarray:
         raise BadRequest("point coordinates must be finite numbers", "non_numeric_points")
     array = np.array(values, dtype=np.float64).reshape(NUM_POINTS, 2)
     if np.ptp(array, axis=0).max() < MIN_POINTS_SPREAD_PX:
-        raise BadRequest(f"the four points are (nearly) the same; spread them over the object", "degenerate_points")
+        raise BadRequest("the four points are (nearly) the same; spread them over the object", "degenerate_points")
     return array
 
 

@@ -52,7 +52,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--checkpoint-minutes", type=float, default=5.0)
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--init", type=Path, help="start a new run from exported weights (e.g. the committed ones; of an ensemble, its network of --variant) instead of ImageNet")
+    parser.add_argument("--init", type=Path, help="start a new run from exported weights (e.g. the committed ones; "
+                        "of an ensemble, its network of --variant) instead of ImageNet")
     parser.add_argument("--paste-prob", type=float, default=0.0, help="chance of pasting the object onto another training image")
     parser.add_argument("--input-size", type=int, default=INPUT_SIZE, help="side of the square network input (the crop), in pixels")
     return parser.parse_args(argv)

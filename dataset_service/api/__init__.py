@@ -26,7 +26,8 @@ def init_app(app: Flask) -> Api:
         OPENAPI_URL_PREFIX="/api/v1",
         OPENAPI_JSON_PATH="openapi.json",
     )
-    api = ServiceApi(app, spec_kwargs={"components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}}, "security": [{"bearerAuth": []}]})
+    bearer = {"bearerAuth": {"type": "http", "scheme": "bearer"}}
+    api = ServiceApi(app, spec_kwargs={"components": {"securitySchemes": bearer}, "security": [{"bearerAuth": []}]})
     for module in (auth, datasets, samples, jobs):
         api.register_blueprint(module.blp, url_prefix="/api/v1", name=f"api_{module.blp.name}")
     app.register_blueprint(health.blp)

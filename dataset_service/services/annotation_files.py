@@ -1,7 +1,8 @@
 """Sibling XML files: writing a sample's file, marking files that no longer say what the
 database says, and rewriting them.
 
-Every saved label is written next to its image (same folder, same name, `.xml`). Renaming, recolouring or force-deleting a label changes, in one statement, what every sample
+Every saved label is written next to its image (same folder, same name, `.xml`). Renaming,
+recolouring or force-deleting a label changes, in one statement, what every sample
 carrying it should have in its XML file. Those samples are marked `xml_stale` in the same
 transaction; an `annotation-files` job then rewrites each file from the database, a batch of
 rows at a time. It locks the rows it writes (a save of the same sample waits, then writes its

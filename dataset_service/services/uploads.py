@@ -54,7 +54,10 @@ def safe_name(raw: str) -> str:
 def check(upload: Upload, max_bytes: int) -> Upload:
     """Check one file's size and content; fill in its format and dimensions."""
     if len(upload.data) > max_bytes:
-        raise TooLarge(f"{upload.name}: {len(upload.data)} bytes is over the {max_bytes // (1024 * 1024)} MB limit per image.", {"files": [f"{upload.name}: larger than {max_bytes} bytes"]})
+        raise TooLarge(
+            f"{upload.name}: {len(upload.data)} bytes is over the {max_bytes // (1024 * 1024)} MB limit per image.",
+            {"files": [f"{upload.name}: larger than {max_bytes} bytes"]},
+        )
     try:
         with Image.open(io.BytesIO(upload.data)) as image:
             upload.format = image.format or ""

@@ -9,8 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from storage.annotations import SHAPES, SOURCES, AnnotatedObject, Annotation, AnnotationError
-from storage.annotations import read_annotation, write_annotation
+from storage.annotations import SHAPES, SOURCES, AnnotatedObject, Annotation, AnnotationError, read_annotation, write_annotation
 from storage.annotations.geometry import box_corners
 
 # Text that XML can hold and that reads back unchanged (no surrounding white space).

@@ -1,12 +1,11 @@
 """Saving annotations: authorship, revisions, conflicts, and the sibling XML in the store."""
 from __future__ import annotations
 
-import pytest
-
 import threading
 
-from storage.annotations import read_annotation
+import pytest
 
+from storage.annotations import read_annotation
 from tests.dataset_service.conftest import app_with, as_user, make_user
 from tests.dataset_service.factories import add_sample
 

@@ -3,10 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from dataset_service import create_app
 from storage.annotations import read_annotation
 from storage.errors import ObjectNotFound
-
 from tests.dataset_service.conftest import app_with, finish_jobs
 from tests.dataset_service.factories import add_sample
 from tests.dataset_service.services.test_sync import wait_job

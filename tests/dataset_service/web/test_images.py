@@ -10,7 +10,6 @@ import pytest
 from PIL import Image
 
 from dataset_service.services import thumbnails
-
 from tests.dataset_service.conftest import image_bytes
 from tests.dataset_service.factories import add_sample
 from tests.dataset_service.web.pages import signed_in

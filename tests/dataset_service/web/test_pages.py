@@ -8,6 +8,7 @@ import pytest
 from tests.dataset_service.factories import add_sample, label_sample
 from tests.dataset_service.web.pages import csrf_token, page_data, page_login, signed_in
 
+
 @pytest.fixture
 def browser(app, admin):
     """The admin's page session; `admin` made the user."""
