@@ -337,7 +337,8 @@ def run(server, client, images: Images, total: int, keep_db: bool = False) -> in
         print(f"the project's listing (S3ObjectStore.list_pages): {ours_s:.1f} s", flush=True)
         first = timed_sync(make_session, dataset_id, database_url, server.endpoint_url)
         samples, labeled, unsized = check_samples(make_session, dataset_id)
-        print(f"first sync: {first['status']} {first['error'] or ''} counts {first['counts']}; {samples:,} samples, {labeled:,} labeled, {unsized} without size", flush=True)
+        print(f"first sync: {first['status']} {first['error'] or ''} counts {first['counts']}; "
+              f"{samples:,} samples, {labeled:,} labeled, {unsized} without size", flush=True)
         ok &= first["status"] == "completed" and samples == total and labeled == total // XML_EVERY and unsized == 0
         raw2_s, _ = raw_listing(client)
         unchanged = timed_sync(make_session, dataset_id, database_url, server.endpoint_url)

@@ -14,7 +14,9 @@ from storage.errors import StorageError
 
 from ..config import Config
 from ..models import Job, utcnow
+from ..services import annotation_files
 from ..services.jobs import INITIAL, claim_job
+from ..services.sync import run_sync
 
 log = logging.getLogger(__name__)
 
@@ -107,9 +109,6 @@ Body = Callable[[JobContext, sessionmaker[Session], Config], None]
 
 def bodies() -> dict[str, Body]:
     """Return the job bodies by kind."""
-    from ..services import annotation_files
-    from ..services.sync import run_sync
-
     return {"sync": run_sync, annotation_files.KIND: annotation_files.run_rewrite}
 
 

@@ -17,12 +17,12 @@ from ..errors import NotFound
 from ..models import Dataset, Job, User, utcnow
 
 ACTIVE = ("queued", "running")
+# What a sync job reports: its progress counters and its counts.
+SYNC_PROGRESS = ("listed", "processed", "sized")
+SYNC_COUNTS = ("added", "updated", "deleted", "unchanged", "annotations_imported", "errors")
 # What a new job of a kind shows before its runner reports anything.
 INITIAL = {
-    "sync": (
-        {"listed": 0, "processed": 0, "sized": 0},
-        {"added": 0, "updated": 0, "deleted": 0, "unchanged": 0, "annotations_imported": 0, "errors": 0},
-    ),
+    "sync": (dict.fromkeys(SYNC_PROGRESS, 0), dict.fromkeys(SYNC_COUNTS, 0)),
     "annotation-files": ({"total": 0, "processed": 0}, {"written": 0, "deleted": 0, "errors": 0}),
 }
 # A queued job waits for a free worker; only a queue that never delivers it makes it stale.

@@ -15,12 +15,12 @@ import pytest
 from sqlalchemy import func, select
 
 from dataset_service.models import Job, Sample, SyncListed
-from dataset_service.services import listing, object_reads, sync
-from dataset_service.services.sync import Stored, plan_page, xml_stem_range
-from storage.annotations import AnnotatedObject, Annotation, read_annotation, write_annotation
+from dataset_service.services import bulk, listing, object_reads
+from dataset_service.services.sync import run as sync_run
+from dataset_service.services.sync.planning import Stored, plan_page, xml_stem_range
+from storage.annotations import AnnotatedObject, Annotation, write_annotation
 from storage.objects import ObjectInfo
 from storage.uris import parse_uri
-
 from tests.dataset_service.conftest import image_bytes
 
 pytestmark = pytest.mark.commits  # jobs run in threads and Celery workers: their work must be committed
@@ -332,7 +332,7 @@ def test_store_unreachable_mid_sync_fails_then_a_new_sync_completes(app, admin, 
         store.put(bucket, f"cats/many/img{i:02d}.png", image_bytes(10 + i, 10))
         if i % 4 == 0:
             store.put(bucket, f"cats/many/img{i:02d}.xml", our_xml(f"img{i:02d}.png", 10 + i, 10, ("cat", "admin")))
-    monkeypatch.setattr(sync, "PAGE_SIZE", 6)
+    monkeypatch.setattr(sync_run, "PAGE_SIZE", 6)
     proxy = FlakyProxy(int(s3_server.endpoint_url.rsplit(":", 1)[1]))
     app.config["SERVICE"] = app.config["SERVICE"].replace(s3_endpoint_url=f"http://127.0.0.1:{proxy.port}")
     try:
@@ -370,7 +370,7 @@ def test_long_syncs_list_and_read_in_helper_processes(app, admin, dataset, s3_se
             store.put(bucket, f"cats/many/img{i:02d}.xml", our_xml(f"img{i:02d}.png", 10 + i, 10, ("cat", "admin")))
     store.put(bucket, "cats/many/junk.png", b"\x89PNG but no more")
     monkeypatch.setattr(object_reads, "PROCESS_THRESHOLD", 0)
-    monkeypatch.setattr(sync, "PAGE_SIZE", 4)  # 8 pages: the listing moves to its helper process too
+    monkeypatch.setattr(sync_run, "PAGE_SIZE", 4)  # 8 pages: the listing moves to its helper process too
     job = run_sync(admin, ds)
     assert job["status"] == "completed", job
     assert counts(job) == (24, 0, 0, 0, 5, 1) and job["errors"][0]["key"] == "cats/many/junk.png"
@@ -409,7 +409,7 @@ def test_a_folder_beside_files_of_the_same_stem_syncs_exactly(app, admin, datase
     """SeaweedFS lists "cats/x/" before "cats/x-2.jpg" and "cats/x.jpg": nothing may be deleted wrongly."""
     store, bucket, ds = s3_server.store, bucket_of(dataset), dataset["id"]
     put_folder_beside_files(store, bucket)
-    monkeypatch.setattr(sync, "PAGE_SIZE", 2)  # the out-of-order keys fall on different pages
+    monkeypatch.setattr(sync_run, "PAGE_SIZE", 2)  # the out-of-order keys fall on different pages
     first = run_sync(admin, ds)
     assert first["status"] == "completed", first
     assert counts(first) == (9, 0, 0, 0, 2, 0)
@@ -505,9 +505,9 @@ def test_insert_samples_skips_keys_stored_meanwhile(app, dataset):
         return {"dataset_id": dataset["id"], "key": key, "size": 1, "etag": "e", "created_at": now, "added_at": now, "labeled": False, "revision": 0}
 
     with app.extensions["db_sessionmaker"].begin() as session:
-        sync.insert_samples(session, [row("cats/x/raced.png")])
+        bulk.insert_samples(session, [row("cats/x/raced.png")])
     with app.extensions["db_sessionmaker"].begin() as session:
-        sync.insert_samples(session, [row("cats/x/a.png"), row("cats/x/raced.png"), row("cats/x/b.png")])
+        bulk.insert_samples(session, [row("cats/x/a.png"), row("cats/x/raced.png"), row("cats/x/b.png")])
     with app.extensions["db_sessionmaker"]() as session:
         keys = session.scalars(select(Sample.key).where(Sample.dataset_id == dataset["id"]).order_by(Sample.key)).all()
     assert keys == ["cats/x/a.png", "cats/x/b.png", "cats/x/raced.png"]

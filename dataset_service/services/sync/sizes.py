@@ -1,0 +1,78 @@
+"""Reading image sizes: the samples whose width is still unknown are read with ranged GETs of
+their first bytes, concurrently, and stored in batches."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.errors import ObjectNotFound
+
+from ...models import Sample
+from ..bulk import update_samples
+from ..image_probe import UndecodableImage, probe_size
+from ..object_reads import PresignedReader, Reads
+from .pipeline import JobReport, Window, transaction
+
+SIZE_CHUNK = 500
+IMAGE_ERROR = "image: "
+
+samples = Sample.__table__
+# What reading one image gives: (id, key, (width, height) | problem | None when the object is gone).
+SizeResult = tuple[int, str, Any]
+
+
+def read_sizes(reads: Reads, job: JobReport, make_session: sessionmaker[Session], dataset_id: int) -> None:
+    """Read the unknown image sizes with ranged GETs, concurrently; store them in batches."""
+    window = Window()
+    for chunk in unsized(job, make_session, dataset_id):
+        write_sizes(job, make_session, window.add(reads.submit(read_size, chunk)))
+    write_sizes(job, make_session, window.drain())
+
+
+def read_size(reader: PresignedReader, bucket: str, row: tuple[int, str, int]) -> SizeResult:
+    """Read one image's size (in a reading thread, maybe of a helper process)."""
+    sample_id, key, size = row
+    try:
+        return sample_id, key, probe_size(reader, bucket, key, size)
+    except UndecodableImage as exc:
+        return sample_id, key, str(exc)
+    except ObjectNotFound:
+        return sample_id, key, None
+
+
+def unsized(job: JobReport, make_session: sessionmaker[Session], dataset_id: int) -> Iterator[list[tuple[int, str, int]]]:
+    """Yield chunks of (id, key, size) of samples with no known size and no image error, by id."""
+    last = 0
+    while True:
+        job.check()
+        with make_session() as session:
+            rows = session.execute(
+                select(samples.c.id, samples.c.key, samples.c.size, samples.c.error)
+                .where(samples.c.dataset_id == dataset_id, samples.c.width.is_(None), samples.c.id > last)
+                .order_by(samples.c.id).limit(SIZE_CHUNK)
+            ).all()
+        chunk = [(i, key, size) for i, key, size, error in rows if not (error or "").startswith(IMAGE_ERROR)]
+        if chunk:
+            yield chunk
+        if len(rows) < SIZE_CHUNK:
+            return
+        last = rows[-1][0]
+
+
+def write_sizes(job: JobReport, make_session: sessionmaker[Session], chunks: list[list[SizeResult]]) -> None:
+    """Store sizes and image errors of some chunks in one transaction."""
+    results = [r for chunk in chunks for r in chunk]
+    sized = [{"id": i, "width": r[0], "height": r[1]} for i, _, r in results if isinstance(r, tuple)]
+    broken = [{"id": i, "error": IMAGE_ERROR + r} for i, _, r in results if isinstance(r, str)]
+    if not sized and not broken:
+        return
+    with transaction(make_session) as session:
+        update_samples(session, sized)
+        update_samples(session, broken)
+    for _, key, r in results:
+        if isinstance(r, str):
+            job.error(key, IMAGE_ERROR + r)
+    job.advance("sized", len(sized))
