@@ -10,6 +10,8 @@ from werkzeug.exceptions import HTTPException
 
 from storage.errors import AccessDenied, ObjectNotFound, StorageError, StoreUnavailable
 
+from .schemas import ErrorExtras
+
 log = logging.getLogger(__name__)
 
 
@@ -63,6 +65,29 @@ def error_body(code: str, message: str, fields: dict[str, Any] | None = None, **
     return {"error": code, "message": message, "fields": fields or {}, **extra}
 
 
+def field_messages(messages: Any) -> dict[str, Any]:
+    """Key validation messages by field; those about the input as a whole go under `_schema`."""
+    return messages if isinstance(messages, dict) else {"_schema": messages}
+
+
+def form_errors(exc: ValidationError | DomainError) -> dict[str, Any]:
+    """Return the messages a page shows beside its fields for a rejected input."""
+    if isinstance(exc, ValidationError):
+        return field_messages(exc.messages)
+    return exc.fields or {"_schema": [exc.message]}
+
+
+def _invalid_body(fields: dict[str, Any]) -> dict[str, Any]:
+    """Shape the 422 of an input with invalid fields."""
+    return error_body("invalid", "The request has invalid fields: " + ", ".join(map(str, fields)), fields)
+
+
+def _extras(exc: DomainError) -> dict[str, Any]:
+    """Return what the error carries besides its message, dumped by `ErrorExtras` (a conflict's
+    current annotation); extras the schema does not declare pass as they are (JSON already)."""
+    return {**exc.body, **ErrorExtras().dump(exc.body)}
+
+
 def _storage_error(exc: StorageError) -> tuple[int, str]:
     if isinstance(exc, ObjectNotFound):
         return 404, "object_not_found"
@@ -76,10 +101,9 @@ def _storage_error(exc: StorageError) -> tuple[int, str]:
 def to_response(exc: Exception) -> tuple[int, dict[str, Any]]:
     """Map any exception to a status and a JSON body."""
     if isinstance(exc, DomainError):
-        return exc.status, error_body(exc.code, exc.message, exc.fields, **exc.body)
+        return exc.status, error_body(exc.code, exc.message, exc.fields, **_extras(exc))
     if isinstance(exc, ValidationError):
-        fields = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
-        return 422, error_body("invalid", "The request has invalid fields: " + ", ".join(map(str, fields)), fields)
+        return 422, _invalid_body(field_messages(exc.messages))
     if isinstance(exc, StorageError):
         status, code = _storage_error(exc)
         return status, error_body(code, str(exc))
@@ -95,8 +119,8 @@ def _http_body(exc: HTTPException) -> dict[str, Any]:
     if messages:  # webargs/flask-smorest parsing errors: {"json": {...}} or {"query": {...}}
         fields: dict[str, Any] = {}
         for location in messages.values():
-            fields.update(location if isinstance(location, dict) else {"_schema": location})
-        return error_body("invalid", "The request has invalid fields: " + ", ".join(map(str, fields)), fields)
+            fields.update(field_messages(location))
+        return _invalid_body(fields)
     code = (exc.name or "error").lower().replace(" ", "_")
     return error_body(code, exc.description or exc.name or "error")
 

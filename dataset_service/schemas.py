@@ -225,6 +225,12 @@ class AnnotationOut(Schema):
     height = fields.Integer(allow_none=True)
 
 
+class ErrorExtras(Schema):
+    """What an error answer carries besides `error`, `message` and `fields`."""
+
+    current = fields.Nested(AnnotationOut, metadata={"description": "a stale revision's 409: the annotation saved since"})
+
+
 class InferIn(StrictSchema):
     points = fields.List(Point, required=True, validate=validate.Length(equal=4, error="give exactly four extreme points"))
 

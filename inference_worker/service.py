@@ -58,8 +58,5 @@ class OutlineService:
 
 def store_resolver(config: Config) -> Callable[[ObjectURI], ObjectStore]:
     """Return uri -> store from the worker's S3 settings (the factory shares one client)."""
-    settings = StoreSettings(
-        endpoint_url=config.s3_endpoint_url, region=config.s3_region, access_key=config.s3_access_key,
-        secret_key=config.s3_secret_key, path_style=config.s3_path_style, ca_bundle=config.s3_ca_bundle,
-    )
+    settings = StoreSettings.from_config(config)
     return lambda uri: store_for(uri, settings)

@@ -5,11 +5,29 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Protocol
 
 from storage.local import LocalObjectStore
 from storage.objects import ObjectStore
 from storage.s3 import S3ObjectStore
 from storage.uris import ObjectURI
+
+
+class S3Config(Protocol):
+    """A config with the shared `S3_*` settings (the dataset service's and the worker's)."""
+
+    @property
+    def s3_endpoint_url(self) -> str | None: ...
+    @property
+    def s3_region(self) -> str: ...
+    @property
+    def s3_access_key(self) -> str: ...
+    @property
+    def s3_secret_key(self) -> str: ...
+    @property
+    def s3_path_style(self) -> bool: ...
+    @property
+    def s3_ca_bundle(self) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -27,6 +45,18 @@ class StoreSettings:
     path_style: bool = True
     local_root: Path | None = None
     ca_bundle: str | None = None  # a CA file for an HTTPS endpoint signed by a private CA
+
+    @classmethod
+    def from_config(cls, config: S3Config) -> StoreSettings:
+        """Read the store settings from a service's config (its six `s3_*` settings)."""
+        return cls(
+            endpoint_url=config.s3_endpoint_url,
+            region=config.s3_region,
+            access_key=config.s3_access_key,
+            secret_key=config.s3_secret_key,
+            path_style=config.s3_path_style,
+            ca_bundle=config.s3_ca_bundle,
+        )
 
 
 def store_for(uri: ObjectURI, settings: StoreSettings) -> ObjectStore:

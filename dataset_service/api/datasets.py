@@ -1,13 +1,14 @@
 """Datasets and their labels."""
 from __future__ import annotations
 
+from flask import current_app
 from flask_smorest import Blueprint
 
 from ..auth import admin_required, current_user
 from ..db_session import commit, db
+from ..jobs import starting
 from ..schemas import DatasetCreate, DatasetList, DatasetOut, DatasetUpdate, LabelDeleteArgs, LabelIn, LabelOut, LabelUpdate, PageArgs
 from ..services import datasets, labels
-from .jobs import rewrite_stale_files
 
 blp = Blueprint("datasets", __name__, description="Datasets and labels")
 
@@ -84,7 +85,7 @@ def update_label(data, dataset_id, label_id):
     stale = labels.update_label(db(), label, data.get("name"), data.get("color"))
     commit()
     if stale:
-        rewrite_stale_files(dataset)
+        starting.rewrite_stale_files(current_app, db(), dataset, current_user())
     return label
 
 
@@ -97,4 +98,4 @@ def delete_label(args, dataset_id, label_id):
     stale = labels.delete_label(db(), labels.get_label(db(), dataset, label_id), args["force"])
     commit()
     if stale:
-        rewrite_stale_files(dataset)
+        starting.rewrite_stale_files(current_app, db(), dataset, current_user())

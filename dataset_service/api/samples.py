@@ -6,7 +6,7 @@ from flask_smorest import Blueprint
 
 from ..auth import current_user
 from ..db_session import commit, db
-from ..errors import Conflict, Invalid
+from ..errors import Invalid
 from ..schemas import (
     AnnotationIn,
     AnnotationOut,
@@ -14,8 +14,8 @@ from ..schemas import (
     DeleteSamples,
     InferIn,
     InferOut,
-    SampleOut,
     SampleList,
+    SampleOut,
     SampleQuery,
     UploadOut,
 )
@@ -23,8 +23,6 @@ from ..services import annotations, datasets, inference, samples, uploads
 from ..services.filters import SampleFilter
 
 blp = Blueprint("samples", __name__, description="Samples and their annotations")
-
-FILTER_FIELDS = ("state", "label_op", "created", "created_from", "created_to", "path", "dir", "labeled_by", "order")
 
 
 def settings():
@@ -37,18 +35,13 @@ def sample_and_dataset(sample_id: int):
     return sample, datasets.get_dataset(db(), sample.dataset_id)
 
 
-def sample_filter(args: dict) -> SampleFilter:
-    """Build the service's filter from parsed query arguments."""
-    return SampleFilter(labels=args.get("label") or [], **{k: args[k] for k in FILTER_FIELDS if k in args})
-
-
 @blp.get("/datasets/<int:dataset_id>/samples")
 @blp.arguments(SampleQuery, location="query")
 @blp.response(200, SampleList)
 def list_samples(args, dataset_id):
     """List a dataset's samples with ModelArts' filters, combined with AND."""
     dataset = datasets.get_dataset(db(), dataset_id)
-    page = samples.list_samples(db(), dataset, sample_filter(args), args["limit"], args["offset"], args["cursor"])
+    page = samples.list_samples(db(), dataset, SampleFilter.from_args(args), args["limit"], args["offset"], args["cursor"])
     return {"total": page.total, "items": page.items, "next_cursor": page.next_cursor, "prev_cursor": page.prev_cursor}
 
 
@@ -99,11 +92,7 @@ def get_annotation(sample_id):
 def put_annotation(data, sample_id):
     """Replace a sample's objects; a stale revision gets 409 with the current annotation."""
     sample, dataset = sample_and_dataset(sample_id)
-    try:
-        result = annotations.save_annotation(db(), dataset, sample, data["revision"], data["objects"], current_user(), settings())
-    except Conflict as exc:
-        exc.body["current"] = AnnotationOut().dump(exc.body["current"])
-        raise
+    result = annotations.save_annotation(db(), dataset, sample, data["revision"], data["objects"], current_user(), settings())
     commit()
     return result
 

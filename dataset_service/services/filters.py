@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import base64
 import json
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -32,6 +33,17 @@ class SampleFilter:
     dir: str | None = None
     labeled_by: str | None = None
     order: str = "key"
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, Any]) -> SampleFilter:
+        """Build the filter from query arguments parsed by `SampleQuery`; absent ones keep their defaults."""
+        values = {name: args[arg] for name, arg in QUERY_ARGS.items() if arg in args}
+        values["labels"] = list(values.get("labels") or [])
+        return cls(**values)
+
+
+# The query argument of each filter field: its name, but `label` (one label a repeat) for `labels`.
+QUERY_ARGS = {f.name: {"labels": "label"}.get(f.name, f.name) for f in fields(SampleFilter)}
 
 
 @dataclass

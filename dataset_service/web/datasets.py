@@ -6,7 +6,7 @@ from marshmallow import ValidationError
 
 from ..auth import current_user, login_required
 from ..db_session import commit, db
-from ..errors import DomainError, Forbidden
+from ..errors import DomainError, Forbidden, form_errors
 from ..schemas import DatasetCreate
 from ..services import datasets, samples
 from ..services.colors import distinct_color
@@ -45,10 +45,8 @@ def new():
             dataset = datasets.create_dataset(db(), data, current_user())
             commit()
             return redirect(url_for("datasets.show", dataset_id=dataset.id))
-        except ValidationError as exc:
-            errors = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
-        except DomainError as exc:
-            errors = exc.fields or {"_schema": [exc.message]}
+        except (ValidationError, DomainError) as exc:
+            errors = form_errors(exc)
     status = 422 if errors else 200
     return render_template(
         "datasets/new.html", form=form, labels=labels or [{"name": "", "color": ""}], errors=errors, palette=PALETTE,
@@ -92,7 +90,7 @@ def show(dataset_id: int):
             offset = 0 if state.cursor else state.offset
             page = samples.list_samples(db(), dataset, state.filter, state.limit, offset, state.cursor)
         except DomainError as exc:
-            state.errors = exc.fields or {"_schema": [exc.message]}
+            state.errors = form_errors(exc)
     return render_template(
         "datasets/show.html", dataset=dataset, counts=counts, state=state, page=page, page_sizes=PAGE_SIZES,
         label_colors={label.name: label.color for label in dataset.labels},

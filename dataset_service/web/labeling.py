@@ -8,8 +8,8 @@ from ..auth import login_required
 from ..db_session import db
 from ..errors import DomainError, NotFound
 from ..services import datasets, samples
-from ..services.input_folder import input_root
 from ..services.filters import SampleFilter
+from ..services.input_folder import input_root
 from .query import read_filter, read_state
 
 blp = Blueprint("labeling", __name__)

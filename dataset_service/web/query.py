@@ -8,12 +8,16 @@ from urllib.parse import urlencode
 from marshmallow import ValidationError
 from werkzeug.datastructures import MultiDict
 
+from ..errors import form_errors
 from ..schemas import SampleQuery
-from ..services.filters import SampleFilter
+from ..services.filters import QUERY_ARGS, SampleFilter
 
 PAGE_SIZES = (20, 50, 100)
-# URL parameters that make up the filter; `page` and `limit` are paging, not filtering.
-FILTER_PARAMS = ("state", "label", "label_op", "created", "created_from", "created_to", "path", "labeled_by")
+# URL parameters that make up the filter: the API's, less those the filter bar has not (a folder
+# is typed in `path`; the page has no sort order). `page` and `limit` are paging, not filtering.
+FILTER_PARAMS = tuple(arg for arg in QUERY_ARGS.values() if arg not in ("dir", "order"))
+# Parameters the filter bar passes to the API's schema as they are.
+PLAIN_PARAMS = ("state", "label_op", "labeled_by")
 
 
 @dataclass
@@ -68,14 +72,14 @@ def read_state(args: MultiDict, folder: str = "") -> ListState:
     try:
         state.filter = read_filter(state.args, folder)
     except ValidationError as exc:
-        state.errors = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+        state.errors = form_errors(exc)
     return state
 
 
 def read_filter(args: MultiDict, folder: str = "") -> SampleFilter:
     """Turn the filter bar's parameters into the service's filter, through the API's schema."""
     data: dict[str, Any] = {"label": args.getlist("label")}
-    for name in ("state", "label_op", "labeled_by"):
+    for name in PLAIN_PARAMS:
         if args.get(name):
             data[name] = args[name]
     created = args.get("created")
@@ -91,12 +95,7 @@ def read_filter(args: MultiDict, folder: str = "") -> SampleFilter:
         data["dir"] = path if path.startswith(folder) else folder + path.lstrip("/")
     elif path:
         data["path"] = path
-    parsed = SampleQuery().load(data)
-    return SampleFilter(
-        state=parsed["state"], labels=parsed["label"], label_op=parsed["label_op"], created=parsed["created"],
-        created_from=parsed["created_from"], created_to=parsed["created_to"], path=parsed["path"],
-        dir=parsed["dir"], labeled_by=parsed["labeled_by"],
-    )
+    return SampleFilter.from_args(SampleQuery().load(data))
 
 
 def _day_start(day: str) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from storage.factory import StoreSettings, store_for
 from storage.local import LocalObjectStore
 from storage.s3 import S3ObjectStore
@@ -43,3 +45,14 @@ def test_s3_server_settings_reach_the_server(s3_server):
     store = store_for(parse_uri(f"s3://{bucket}/x"), s3_server.settings)
     store.put(bucket, "x", b"via factory")
     assert s3_server.store.get(bucket, "x") == b"via factory"
+
+
+def test_settings_come_from_any_config_with_the_s3_settings():
+    config = SimpleNamespace(
+        s3_endpoint_url="https://s3.internal:9000", s3_region="eu-west-3", s3_access_key="a", s3_secret_key="b",
+        s3_path_style=False, s3_ca_bundle="/etc/ssl/ca.pem", worker_url="ignored",
+    )
+    assert StoreSettings.from_config(config) == StoreSettings(
+        endpoint_url="https://s3.internal:9000", region="eu-west-3", access_key="a", secret_key="b",
+        path_style=False, ca_bundle="/etc/ssl/ca.pem",
+    )

@@ -3,9 +3,13 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from marshmallow import ValidationError
 from werkzeug.datastructures import MultiDict
 
-from dataset_service.web.query import read_state
+from dataset_service.errors import Invalid, form_errors
+from dataset_service.schemas import SampleQuery
+from dataset_service.services.filters import QUERY_ARGS, SampleFilter
+from dataset_service.web.query import FILTER_PARAMS, read_state
 
 
 def state(query: str, folder: str = "cats/"):
@@ -51,3 +55,25 @@ def test_links_change_one_parameter_and_keep_the_rest():
     assert s.url_args(page=4, cursor="def") == "state=labeled&label=cat&label=dog&page=4&cursor=def"
     assert s.url_args(state=None, page=None) == "label=cat&label=dog"
     assert s.filter_args() == "state=labeled&label=cat&label=dog"
+
+
+def test_the_api_and_the_page_build_the_filter_from_the_same_schema_arguments():
+    assert set(QUERY_ARGS.values()) <= set(SampleQuery().fields)
+    assert set(FILTER_PARAMS) == set(QUERY_ARGS.values()) - {"dir", "order"}
+    parsed = SampleQuery().load({
+        "state": "labeled", "label": "cat,dog", "label_op": "and", "created": "1d", "created_from": "2026-03-01T00:00:00+00:00",
+        "created_to": "2026-03-02T00:00:00+00:00", "path": "one", "dir": "cats/a/", "labeled_by": "lena", "order": "-created",
+    })
+    f = SampleFilter.from_args(parsed)
+    assert (f.state, f.labels, f.label_op, f.created, f.path, f.dir, f.labeled_by, f.order) == (
+        "labeled", ["cat", "dog"], "and", "1d", "one", "cats/a/", "lena", "-created"
+    )
+    assert (f.created_from.day, f.created_to.day) == (1, 2)
+    assert SampleFilter.from_args(SampleQuery().load({})) == SampleFilter()
+
+
+def test_form_errors_key_messages_by_field():
+    assert form_errors(ValidationError("bad input")) == {"_schema": ["bad input"]}
+    assert form_errors(ValidationError({"state": ["bad"]})) == {"state": ["bad"]}
+    assert form_errors(Invalid("label: unknown label(s) x.", {"label": ["unknown label: x"]})) == {"label": ["unknown label: x"]}
+    assert form_errors(Invalid("Nothing to show.")) == {"_schema": ["Nothing to show."]}
