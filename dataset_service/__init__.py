@@ -8,7 +8,7 @@ from .config import Config
 
 def create_app(config: Config | None = None) -> Flask:
     """Build the Flask app from a config (default: the environment)."""
-    from . import api, cli, db_session, errors, web
+    from . import api, cli, db_session, errors, schemas, web
     from .db import make_engine, make_sessionmaker
 
     config = config or Config.from_env()
@@ -26,7 +26,7 @@ def create_app(config: Config | None = None) -> Flask:
     db_session.init_app(app)
     api.init_app(app)
     web.init_app(app)
-    errors.register(app, page_renderer=web.render_error)
+    errors.register(app, page_renderer=web.render_error, extras=schemas.ErrorExtras())
     cli.init_app(app)
     return app
 

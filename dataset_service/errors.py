@@ -4,13 +4,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, jsonify, request
-from marshmallow import ValidationError
+from flask import Flask, current_app, jsonify, request
+from marshmallow import Schema, ValidationError
 from werkzeug.exceptions import HTTPException
 
 from storage.errors import AccessDenied, ObjectNotFound, StorageError, StoreUnavailable
-
-from .schemas import ErrorExtras
 
 log = logging.getLogger(__name__)
 
@@ -83,9 +81,12 @@ def _invalid_body(fields: dict[str, Any]) -> dict[str, Any]:
 
 
 def _extras(exc: DomainError) -> dict[str, Any]:
-    """Return what the error carries besides its message, dumped by `ErrorExtras` (a conflict's
-    current annotation); extras the schema does not declare pass as they are (JSON already)."""
-    return {**exc.body, **ErrorExtras().dump(exc.body)}
+    """Return what the error carries besides its message, dumped by the schema the app registered
+    (a conflict's current annotation); extras it does not declare pass as they are (JSON already).
+
+    The schema is handed in by `register` rather than imported: errors sit below the schemas."""
+    schema: Schema | None = current_app.extensions.get("error_extras")
+    return {**exc.body, **schema.dump(exc.body)} if schema is not None and exc.body else dict(exc.body)
 
 
 def _storage_error(exc: StorageError) -> tuple[int, str]:
@@ -130,8 +131,9 @@ def wants_json() -> bool:
     return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
 
 
-def register(app: Flask, page_renderer=None) -> None:
-    """Install the one error handler on the app."""
+def register(app: Flask, page_renderer=None, extras: Schema | None = None) -> None:
+    """Install the one error handler on the app; `extras` dumps what errors carry besides their message."""
+    app.extensions["error_extras"] = extras
 
     def handle(exc: Exception):
         status, body = to_response(exc)

@@ -12,6 +12,8 @@ from functools import lru_cache
 from celery import Celery
 
 from ..config import Config
+from ..db import make_engine, make_sessionmaker
+from .execution import run_job
 
 TASK_NAME = "dataset_service.run_job"
 
@@ -32,8 +34,6 @@ def make_celery(config: Config) -> Celery:
 
     @celery.task(name=TASK_NAME)
     def run_job_task(job_id: int) -> str | None:
-        from .execution import run_job
-
         return run_job(job_id, _sessionmaker(config.database_url), config)
 
     return celery
@@ -42,8 +42,6 @@ def make_celery(config: Config) -> Celery:
 @lru_cache(maxsize=4)
 def _sessionmaker(database_url: str):
     """Return this process's sessionmaker for the database, made on first use (after a fork)."""
-    from ..db import make_engine, make_sessionmaker
-
     return make_sessionmaker(make_engine(database_url))
 
 
