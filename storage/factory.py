@@ -30,6 +30,10 @@ class S3Config(Protocol):
     def s3_ca_bundle(self) -> str | None: ...
 
 
+# The settings a service's config names `s3_<name>`.
+S3_SETTINGS = ("endpoint_url", "region", "access_key", "secret_key", "path_style", "ca_bundle")
+
+
 @dataclass(frozen=True)
 class StoreSettings:
     """Say how to reach the object store: the S3 endpoint and keys, or a local root for s3 URIs.
@@ -49,14 +53,7 @@ class StoreSettings:
     @classmethod
     def from_config(cls, config: S3Config) -> StoreSettings:
         """Read the store settings from a service's config (its six `s3_*` settings)."""
-        return cls(
-            endpoint_url=config.s3_endpoint_url,
-            region=config.s3_region,
-            access_key=config.s3_access_key,
-            secret_key=config.s3_secret_key,
-            path_style=config.s3_path_style,
-            ca_bundle=config.s3_ca_bundle,
-        )
+        return cls(**{name: getattr(config, f"s3_{name}") for name in S3_SETTINGS})
 
 
 def store_for(uri: ObjectURI, settings: StoreSettings) -> ObjectStore:
