@@ -366,7 +366,7 @@ def run(args, work: Path) -> int:
         if api is not None:
             os.killpg(api.pid, signal.SIGTERM)
             api.wait(10)
-        s3.stop(grace=2)
+        s3.stop()
         drop_database()
 
 

@@ -30,6 +30,11 @@ class Config:
     database_url: str = ""  # "" is the SQLite file `<var_dir>/dataset_service.sqlite3`
     secret_key: str = field(default="dev-secret-change-me", repr=False)
     token_max_age_s: int = 24 * 3600
+    session_lifetime_s: int = 12 * 3600  # a page session ends this long after logging in
+    trusted_proxies: int = 0  # proxies in front whose X-Forwarded-For and X-Forwarded-Proto are believed
+    login_failures_per_user: int = 5  # failed logins of one username within the window before 429
+    login_failures_per_address: int = 20  # failed logins from one client address within the window before 429
+    login_window_s: int = 15 * 60
     s3_endpoint_url: str | None = "http://127.0.0.1:8333"
     s3_region: str = "us-east-1"
     s3_access_key: str = "admin"
@@ -38,6 +43,7 @@ class Config:
     s3_ca_bundle: str | None = None  # CA file for an HTTPS endpoint with a private CA
     worker_url: str = "http://127.0.0.1:8090"
     worker_timeout_s: float = 20.0
+    worker_token: str = field(default="", repr=False)  # sent to the worker as a bearer token; the worker's WORKER_TOKEN
     broker_url: str | None = None
     job_queue: str = "jobs"
     job_stale_after_s: float = 120.0
@@ -45,6 +51,8 @@ class Config:
     thumbnail_cache_mb: int = 2048  # least recently used thumbnails go beyond this
     max_image_bytes: int = 5 * 1024 * 1024
     max_upload_bytes: int = 8 * 1024 * 1024
+    max_image_pixels: int = 100_000_000  # larger images are never decoded: an image error, a refused upload, a placeholder
+    allow_file_datasets: bool = False  # file:// input and output paths: the API process reads and writes the host's files
     testing: bool = False
 
     def __post_init__(self) -> None:

@@ -6,6 +6,8 @@ from typing import Any
 
 from flask import Flask, current_app, jsonify, request
 from marshmallow import Schema, ValidationError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from storage.errors import AccessDenied, ObjectNotFound, StorageError, StoreUnavailable
@@ -58,6 +60,10 @@ class Unavailable(DomainError):
     status, code = 503, "unavailable"
 
 
+class MalformedBody(DomainError):
+    status, code = 400, "invalid_json"
+
+
 def error_body(code: str, message: str, fields: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
     """Shape every error the same way."""
     return {"error": code, "message": message, "fields": fields or {}, **extra}
@@ -99,6 +105,34 @@ def _storage_error(exc: StorageError) -> tuple[int, str]:
     return 502, "object_store_error"
 
 
+# Database errors that say "another transaction got in the way": PostgreSQL's SQLSTATE classes
+# 40 (deadlock, serialization failure) and 55P03 (lock not available), SQLite's busy and locked.
+RETRY_STATES = ("40", "55P03", "SQLITE_BUSY", "SQLITE_LOCKED")
+# A row another request inserted or deleted at the same moment: unique and foreign-key violations.
+RACE_STATES = ("23505", "23503", "SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY", "SQLITE_CONSTRAINT_FOREIGNKEY")
+
+
+def _database_state(exc: DBAPIError) -> str:
+    """Return the driver's error state: PostgreSQL's SQLSTATE or SQLite's error name ('' if none)."""
+    return getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "sqlite_errorname", None) or ""
+
+
+def _database_error(exc: Exception) -> tuple[int, dict[str, Any]] | None:
+    """Map a database failure that valid input can meet (contention, a race, an outage); None for the rest."""
+    if isinstance(exc, PoolTimeout):
+        return 503, error_body("database_unavailable", "The database is busy: no connection came free in time; try again shortly.")
+    if not isinstance(exc, DBAPIError):
+        return None
+    state = _database_state(exc)
+    if state.startswith(RETRY_STATES):
+        return 409, error_body("try_again", "The change ran into another one at the same moment and was undone; try again.")
+    if isinstance(exc, IntegrityError) and state.startswith(RACE_STATES):
+        return 409, error_body("conflict", "Something this change depends on was changed at the same moment; reload and try again.")
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        return 503, error_body("database_unavailable", "The database cannot be reached; try again shortly.")
+    return None
+
+
 def to_response(exc: Exception) -> tuple[int, dict[str, Any]]:
     """Map any exception to a status and a JSON body."""
     if isinstance(exc, DomainError):
@@ -108,6 +142,9 @@ def to_response(exc: Exception) -> tuple[int, dict[str, Any]]:
     if isinstance(exc, StorageError):
         status, code = _storage_error(exc)
         return status, error_body(code, str(exc))
+    if (mapped := _database_error(exc)) is not None:
+        log.warning("database error answered with %s: %s", mapped[0], str(exc).splitlines()[0])
+        return mapped
     if isinstance(exc, HTTPException):
         return exc.code or 500, _http_body(exc)
     log.exception("unhandled error")

@@ -1,6 +1,7 @@
-"""Database models: users, datasets, labels, samples, annotation objects, jobs."""
+"""Database models: users, datasets, labels, samples, annotation objects, jobs, versions."""
 from __future__ import annotations
 
+import secrets
 from datetime import datetime, timezone
 from typing import Any
 
@@ -9,6 +10,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -17,6 +19,7 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
     text,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -54,14 +57,45 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+GENERATION_MODULUS = 2**31  # session generations wrap below this, to fit a 32-bit integer column
+
+
+def new_session_generation() -> int:
+    """Return a user's first session generation: random, so that no credential made before matches it."""
+    return secrets.randbelow(GENERATION_MODULUS)
+
+
 class User(Base):
+    # AUTOINCREMENT: SQLite would otherwise give a deleted user's id to the next user created.
     __tablename__ = "users"
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     username: Mapped[str] = mapped_column(String(NAME_MAX), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # An inactive user cannot log in and none of their tokens or sessions work.
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # Tokens and page sessions carry the generation they were made in; changing it ends them all
+    # (password change, deactivation, logout, revocation).
+    session_generation: Mapped[int] = mapped_column(Integer, default=new_session_generation, server_default=text("0"))
+
+
+class LoginFailure(Base):
+    """A failed login, counted per username and per client address to throttle password guessing;
+    rows older than the throttling window are deleted as new failures come."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (
+        Index("ix_login_failures_key", "scope", "key", "failed_at"),
+        Index("ix_login_failures_failed_at", "failed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    scope: Mapped[str] = mapped_column(String(8))  # "user" (key: the username) or "address"
+    key: Mapped[str] = mapped_column(String(255))
+    failed_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class Dataset(Base):
@@ -226,5 +260,114 @@ class Job(Base):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The process that claimed it, "<host>:<pid>:<start time>": its host can tell at once that it died.
+    runner: Mapped[str | None] = mapped_column(String(320))
 
     created_by: Mapped[User | None] = relationship()
+
+
+# What a version goes through: `creating` while its publish job runs, `normal` once every file is
+# written, `failed` when the publish did not finish, `deleting` while its files are removed.
+VERSION_STATES = ("creating", "normal", "failed", "deleting")
+
+
+class DatasetVersion(Base):
+    """A published, immutable snapshot of a dataset's working state, with its files under the output path."""
+
+    __tablename__ = "dataset_versions"
+    __table_args__ = (UniqueConstraint("dataset_id", "name"), Index("ix_dataset_versions_dataset", "dataset_id", "id"))
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(NAME_MAX))
+    description: Mapped[str] = mapped_column(Text, default="")
+    train_ratio: Mapped[float | None] = mapped_column(Float)
+    state: Mapped[str] = mapped_column(String(16), default="creating")
+    error: Mapped[str | None] = mapped_column(Text)
+    # Where it was taken from and where its files go, fixed when it is created (the dataset's
+    # name and paths may change later; the version's files stay where they were written).
+    input_path: Mapped[str] = mapped_column(String(1024))
+    folder_uri: Mapped[str] = mapped_column(String(1024))
+    manifest_uri: Mapped[str] = mapped_column(String(1024))
+    previous_id: Mapped[int | None] = mapped_column(ForeignKey("dataset_versions.id", ondelete="SET NULL"))
+    # The label list the snapshot was taken with, [{"id", "name", "color"}] by id: a label's
+    # index in masks and categories is its position + 1.
+    labels: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    sample_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    labeled_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    object_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    label_stats: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # {label: {"samples": n, "objects": n}}
+    added_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    modified_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    deleted_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    snapshot_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
+
+    created_by: Mapped[User | None] = relationship()
+    job: Mapped[Job | None] = relationship()
+
+
+class VersionSample(Base):
+    """One sample as a version holds it: the working row's values at the snapshot's instant.
+
+    No foreign key to samples: the working sample may go while the version stays."""
+
+    __tablename__ = "version_samples"
+    __table_args__ = (Index("ux_version_samples_sample", "version_id", "sample_id", unique=True),)
+
+    version_id: Mapped[int] = mapped_column(ForeignKey("dataset_versions.id", ondelete="CASCADE"), primary_key=True)
+    key: Mapped[str] = mapped_column(KeyString, primary_key=True)
+    sample_id: Mapped[int] = mapped_column(Id)
+    size: Mapped[int] = mapped_column(BigInteger)
+    etag: Mapped[str] = mapped_column(String(128))
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    labeled: Mapped[bool] = mapped_column(Boolean)
+    labeled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revision: Mapped[int] = mapped_column(Integer)
+    saved_by_id: Mapped[int | None] = mapped_column(Id)
+    saved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    xml_etag: Mapped[str | None] = mapped_column(String(128))
+
+
+class VersionObject(Base):
+    """One object as a version holds it, with its authors (ids, and names kept in case the users go)."""
+
+    __tablename__ = "version_objects"
+
+    version_id: Mapped[int] = mapped_column(ForeignKey("dataset_versions.id", ondelete="CASCADE"), primary_key=True)
+    sample_id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=False)
+    object_id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=False)
+    label_id: Mapped[int] = mapped_column(Id)
+    shape: Mapped[str] = mapped_column(String(16))
+    points: Mapped[list[Any]] = mapped_column(JSON)
+    source: Mapped[str] = mapped_column(String(16))
+    created_by_id: Mapped[int | None] = mapped_column(Id)
+    created_by: Mapped[str | None] = mapped_column(String(NAME_MAX))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_by_id: Mapped[int | None] = mapped_column(Id)
+    updated_by: Mapped[str | None] = mapped_column(String(NAME_MAX))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    imported_by: Mapped[str | None] = mapped_column(String(NAME_MAX))
+
+
+class VersionExport(Base):
+    """An export of a version in one format (voc, coco, manifest), written by its job under the version's folder."""
+
+    __tablename__ = "version_exports"
+    __table_args__ = (Index("ix_version_exports_version", "version_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("dataset_versions.id", ondelete="CASCADE"))
+    format: Mapped[str] = mapped_column(String(16))
+    folder_uri: Mapped[str] = mapped_column(String(1024))
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    version: Mapped[DatasetVersion] = relationship()
+    job: Mapped[Job | None] = relationship()

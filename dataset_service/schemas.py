@@ -1,14 +1,21 @@
 """The JSON shapes of the API: the only place they live."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timezone
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+from flask_smorest.fields import Upload
+from marshmallow import EXCLUDE, INCLUDE, Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 from storage.annotations import SOURCES
+from storage.annotations.geometry import number_text
 
 from .models import LABEL_NAME_MAX, NAME_MAX
+from .passwords import PASSWORD_MAX, PASSWORD_MIN, password_problem
 from .services.colors import COLOR_RE
+from .services.filters import CURSOR_MAX_CHARS
+from .services.users import ROLES, username_problem
+from .services.versions import EXPORT_FORMATS, NAME_RULE
 
 NAME = validate.Regexp(
     rf"^[A-Za-z0-9][A-Za-z0-9 _.-]{{0,{NAME_MAX - 1}}}$", error=f"use 1-{NAME_MAX} letters, digits, space, '.', '_' or '-'"
@@ -16,9 +23,43 @@ NAME = validate.Regexp(
 COLOR = validate.Regexp(COLOR_RE.pattern, error="must look like '#RRGGBB'")
 
 
+INT64_MAX = 2**63 - 1  # ids and offsets are 64-bit in the database (a 32-bit column says so on its own field)
+INT64 = validate.Range(min=-INT64_MAX - 1, max=INT64_MAX, error="must be a 64-bit integer, from {min} to {max}")
+
+
+def storable_text(value: object) -> None:
+    """Refuse text the database cannot store: a NUL character (PostgreSQL) or a lone surrogate (not UTF-8)."""
+    if not isinstance(value, str):  # a String field that loads to something else (fields.UUID)
+        return
+    if "\x00" in value:
+        raise ValidationError("must not contain the NUL character")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValidationError("must be valid Unicode text (no lone surrogates)") from None
+
+
+def hold_to_database_limits(field: fields.Field) -> None:
+    """Add the database's limits to an integer or text field, and to the fields a list or dict holds."""
+    if isinstance(field, fields.Integer):
+        field.validators = [*field.validators, INT64]  # a new list: copied fields share the old one
+    elif isinstance(field, fields.String):
+        field.validators = [*field.validators, storable_text]
+    inner = [getattr(field, "inner", None), getattr(field, "key_field", None), getattr(field, "value_field", None)]
+    for contained in [*inner, *getattr(field, "tuple_fields", ())]:
+        if contained is not None:
+            hold_to_database_limits(contained)
+
+
 class StrictSchema(Schema):
+    """An input: unknown fields are dropped, and every integer and text field, however nested, is held
+    to what the database stores (so a 20-digit id or a NUL byte is a 422 naming it, not a driver error)."""
+
     class Meta:
         unknown = EXCLUDE
+
+    def on_bind_field(self, field_name: str, field_obj: fields.Field) -> None:
+        hold_to_database_limits(field_obj)
 
 
 # --- auth and users ---------------------------------------------------------------------------
@@ -35,16 +76,36 @@ class TokenResponse(Schema):
     role = fields.String()
 
 
+def rule(problem: Callable[[str], str | None]) -> Callable[[str], None]:
+    """Turn a rule that says what is wrong with a value (None: nothing) into a field validator."""
+
+    def check(value: str) -> None:
+        if (reason := problem(value)) is not None:
+            raise ValidationError(reason)
+
+    return check
+
+
+USERNAME_DOC = f"1-{NAME_MAX} letters, digits, '.', '_' or '-'; taken as given (never stripped)"
+PASSWORD_DOC = f"{PASSWORD_MIN}-{PASSWORD_MAX} characters, not all one character, not a common password"
+
+
 class UserCreate(StrictSchema):
-    username = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_.-]{1,64}$", error="use 1-64 letters, digits, '.', '_' or '-'"))
-    password = fields.String(required=True, load_only=True, validate=validate.Length(min=8, max=256))
-    role = fields.String(load_default="labeler", validate=validate.OneOf(["admin", "labeler"]))
+    username = fields.String(required=True, validate=rule(username_problem), metadata={"description": USERNAME_DOC})
+    password = fields.String(required=True, load_only=True, validate=rule(password_problem), metadata={"description": PASSWORD_DOC})
+    role = fields.String(load_default="labeler", validate=validate.OneOf(ROLES))
+
+
+class UserUpdate(StrictSchema):
+    active = fields.Boolean(metadata={"description": "false: the user cannot log in and its tokens and sessions end"})
+    password = fields.String(load_only=True, validate=rule(password_problem), metadata={"description": PASSWORD_DOC})
 
 
 class UserOut(Schema):
     id = fields.Integer()
     username = fields.String()
     role = fields.String()
+    active = fields.Boolean()
     created_at = fields.DateTime()
 
 
@@ -110,7 +171,7 @@ class DatasetOut(Schema):
     created_by = fields.Function(lambda d: d.created_by.username if d.created_by else None)
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
-    counts = fields.Nested(CountsOut, dump_default=None)
+    counts = fields.Nested(CountsOut, dump_default=None, allow_none=True, metadata={"description": "null in lists: counting is per dataset"})
 
 
 class PageArgs(StrictSchema):
@@ -145,7 +206,7 @@ class SampleQuery(PageArgs):
     path = fields.String(load_default=None, validate=validate.Length(min=1, max=1000))
     dir = fields.String(load_default=None, validate=[validate.Length(min=1, max=1000), validate.Regexp(r".*/$", error="must end with '/'")])
     labeled_by = fields.String(load_default=None, validate=validate.Length(min=1, max=NAME_MAX))
-    cursor = fields.String(load_default=None, validate=validate.Length(max=4000))
+    cursor = fields.String(load_default=None, validate=validate.Length(max=CURSOR_MAX_CHARS), metadata={"description": "a `next_cursor` or `prev_cursor`"})
     order = fields.String(load_default="key", validate=validate.OneOf(["key", "created", "-created"]))
 
     @validates_schema
@@ -191,17 +252,41 @@ class DeletedOut(Schema):
 Point = fields.List(fields.Float(allow_nan=False), validate=validate.Length(equal=2, error="a point is [x, y]"))
 
 
+class Polygon(fields.List):
+    """A polygon's points, open: a last point that repeats the first (a closed ring, as other tools
+    send it) is dropped, compared as the XML writes coordinates, before the length is checked."""
+
+    def _deserialize(self, value, attr, data, **kwargs) -> list:
+        points = super()._deserialize(value, attr, data, **kwargs)
+        if len(points) > 1 and [number_text(v) for v in points[0]] == [number_text(v) for v in points[-1]]:
+            return points[:-1]
+        return points
+
+
 class ObjectIn(StrictSchema):
     id = fields.Integer(load_default=None, allow_none=True)
     label = fields.String(required=True, validate=validate.Length(min=1, max=LABEL_NAME_MAX))
     shape = fields.String(load_default="polygon", validate=validate.OneOf(["polygon"]))
-    points = fields.List(Point, required=True, validate=validate.Length(min=3, max=10000, error="a polygon needs 3 to 10000 points"))
+    points = Polygon(Point, required=True, validate=validate.Length(min=3, max=10000, error="a polygon needs 3 to 10000 points"))
     source = fields.String(load_default="manual", validate=validate.OneOf(SOURCES))
 
 
+MAX_SAVE_POINTS = 100_000  # one save's points in all: 40 objects of 10,000 points took an API thread 39 s
+
+
 class AnnotationIn(StrictSchema):
-    revision = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    revision = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=2**31 - 1))  # a 32-bit column
     objects = fields.List(fields.Nested(ObjectIn), required=True, validate=validate.Length(max=2000))
+
+    @pre_load
+    def limit_points(self, data, **kwargs):
+        """Refuse more than MAX_SAVE_POINTS points in all, counted before any point is read."""
+        objects = data.get("objects") if isinstance(data, dict) else None
+        if isinstance(objects, list):
+            total = sum(len(o["points"]) for o in objects if isinstance(o, dict) and isinstance(o.get("points"), list))
+            if total > MAX_SAVE_POINTS:
+                raise ValidationError(f"{total} points in all; a save may hold at most {MAX_SAVE_POINTS}", "objects")
+        return data
 
 
 class ObjectOut(Schema):
@@ -231,6 +316,19 @@ class ErrorExtras(Schema):
     current = fields.Nested(AnnotationOut, metadata={"description": "a stale revision's 409: the annotation saved since"})
 
 
+class Error(ErrorExtras):
+    """Every error answer (the OpenAPI document's `Error`): a code, a message and the fields at fault."""
+
+    class Meta:
+        unknown = INCLUDE  # an error may carry more, e.g. a label's `samples` when it is in use
+
+    error = fields.String(required=True, metadata={"description": "a code: invalid, not_found, conflict, try_again, database_unavailable..."})
+    message = fields.String(required=True, metadata={"description": "what went wrong, for a person"})
+    field_errors = fields.Dict(
+        data_key="fields", required=True, metadata={"description": "the messages by input field (`_schema`: the input as a whole); may be empty"}
+    )
+
+
 class InferIn(StrictSchema):
     points = fields.List(Point, required=True, validate=validate.Length(equal=4, error="give exactly four extreme points"))
 
@@ -241,6 +339,10 @@ class InferOut(Schema):
     score = fields.Float()
     model = fields.String()
     inference_ms = fields.Float()
+
+
+class UploadIn(StrictSchema):
+    files = fields.List(Upload(), required=True, validate=validate.Length(min=1), metadata={"description": "JPG, PNG or BMP images"})
 
 
 class UploadOut(Schema):
@@ -280,3 +382,86 @@ class JobEnvelope(Schema):
 class JobList(Schema):
     total = fields.Integer()
     items = fields.List(fields.Nested(JobOut))
+
+
+# --- versions and exports -------------------------------------------------------------------
+
+
+class VersionCreate(StrictSchema):
+    name = fields.String(
+        load_default=None, validate=validate.Regexp(NAME_RULE.pattern, error="use 1-64 letters, digits, '-' or '_'"),
+        metadata={"description": "unique in the dataset; default the next of V001, V002, ..."},
+    )
+    description = fields.String(load_default="", validate=validate.Length(max=2000))
+    train_ratio = fields.Float(
+        load_default=None, allow_none=True, allow_nan=False, validate=validate.Range(min=0, max=1),
+        metadata={"description": "the share of samples whose manifest usage is TRAIN (the rest EVAL), split by key; none: no split"},
+    )
+
+
+class VersionCounts(Schema):
+    samples = fields.Integer(attribute="sample_count")
+    labeled = fields.Integer(attribute="labeled_count")
+    objects = fields.Integer(attribute="object_count")
+    added = fields.Integer(attribute="added_count", metadata={"description": "samples not in the previous version"})
+    modified = fields.Integer(attribute="modified_count", metadata={"description": "samples changed since the previous version"})
+    deleted = fields.Integer(attribute="deleted_count", metadata={"description": "samples of the previous version no longer there"})
+
+
+class Grouped(fields.Nested):
+    """A nested schema dumped from the object itself: some of its attributes grouped under one key."""
+
+    def get_value(self, obj, attr, accessor=None, default=None):
+        return obj
+
+
+class VersionLabelOut(Schema):
+    name = fields.String()
+    color = fields.String()
+
+
+class VersionOut(Schema):
+    id = fields.Integer()
+    dataset_id = fields.Integer()
+    name = fields.String()
+    description = fields.String()
+    train_ratio = fields.Float(allow_none=True)
+    state = fields.String(metadata={"description": "creating, normal, failed or deleting"})
+    error = fields.String(allow_none=True)
+    counts = Grouped(VersionCounts)
+    label_stats = fields.Dict(metadata={"description": "per label: the samples carrying it and its objects"})
+    labels = fields.List(fields.Nested(VersionLabelOut), metadata={"description": "the label list; a label's index in masks is its position + 1"})
+    previous_id = fields.Integer(allow_none=True)
+    folder_uri = fields.String()
+    manifest_uri = fields.String()
+    created_by = fields.Function(lambda v: v.created_by.username if v.created_by else None)
+    created_at = fields.DateTime()
+    finished_at = fields.DateTime(allow_none=True)
+    job_id = fields.Integer(allow_none=True)
+
+
+class VersionEnvelope(Schema):
+    version = fields.Nested(VersionOut)
+    job = fields.Nested(JobOut)
+
+
+class VersionList(Schema):
+    total = fields.Integer()
+    items = fields.List(fields.Nested(VersionOut))
+
+
+class ExportCreate(StrictSchema):
+    format = fields.String(required=True, validate=validate.OneOf(EXPORT_FORMATS))
+
+
+class ExportOut(Schema):
+    id = fields.Integer()
+    version_id = fields.Integer()
+    format = fields.String()
+    folder_uri = fields.String()
+    created_at = fields.DateTime()
+
+
+class ExportEnvelope(Schema):
+    export = fields.Nested(ExportOut)
+    job = fields.Nested(JobOut)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
 
 import torch
@@ -24,6 +25,8 @@ def create_app(config: Config | dict | None = None) -> Flask:
     if not isinstance(config, Config):
         config = Config.from_env().with_overrides(config)
     _configure_logging(config.log_level)
+    if not config.token:
+        log.warning("WORKER_TOKEN is not set: this worker answers predict requests from anyone who can reach it")
     app = Flask(__name__)
     app.config["WORKER"] = config
     # base64 adds a third; the slack lets images near the limit reach the exact check.
@@ -60,7 +63,7 @@ def _build_service(config: Config) -> OutlineService | None:
         log.error("model not loaded: %s", exc)
         return None
     batcher = Batcher(predictor.inference, config.max_batch, config.max_wait_ms, config.max_queue).start()
-    loader = ImageLoader(store_resolver(config), config.max_image_bytes, config.max_image_pixels, config.cache_entries)
+    loader = ImageLoader(store_resolver(config), config.max_image_bytes, config.max_image_pixels, config.cache_entries, config.buckets)
     return OutlineService(predictor, batcher, loader, config.request_timeout_s)
 
 
@@ -76,9 +79,8 @@ def _service(app: Flask) -> OutlineService:
 def _register_routes(app: Flask) -> None:
     @app.post("/v1/extreme-points")
     def extreme_points():
-        body = request.get_json(silent=True)
-        if body is None:
-            raise errors.BadRequest("the body must be JSON (Content-Type: application/json)", "invalid_json")
+        _authorize(app.config["WORKER"].token)
+        body = _json_body()
         return jsonify(_service(app).outline(schemas.parse_outline_request(body)))
 
     @app.get("/healthz")
@@ -93,6 +95,27 @@ def _register_routes(app: Flask) -> None:
     @app.get("/v1/models")
     def models():
         return jsonify({"models": [_describe(app)]})
+
+
+def _json_body() -> object:
+    """Return the request's JSON body; one that is not JSON, or nests too deeply to parse, is a 400."""
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # e.g. 50,000 nested '[': the decoder runs out of stack (silent= covers ValueError only)
+        raise errors.BadRequest("the body nests too deeply to be read as JSON", "invalid_json") from None
+    if body is None:
+        raise errors.BadRequest("the body must be JSON (Content-Type: application/json)", "invalid_json")
+    return body
+
+
+def _authorize(token: str) -> None:
+    """Refuse a predict request without the worker's bearer token (none configured: any request)."""
+    if not token:
+        return
+    scheme, _, sent = request.headers.get("Authorization", "").partition(" ")
+    # compare_digest takes as long for a near miss as for a far one: the token cannot be guessed by timing.
+    if scheme.lower() != "bearer" or not hmac.compare_digest(sent.strip().encode(), token.encode()):
+        raise errors.Unauthorized("a valid bearer token is required (Authorization: Bearer <WORKER_TOKEN>)")
 
 
 def _describe(app: Flask) -> dict:
@@ -112,6 +135,8 @@ def _register_errors(app: Flask) -> None:
         response = jsonify({"error": exc.code, "message": exc.message})
         if exc.status == 503:
             response.headers["Retry-After"] = "1"
+        if exc.status == 401:
+            response.headers["WWW-Authenticate"] = "Bearer"
         return response, exc.status
 
     @app.errorhandler(413)

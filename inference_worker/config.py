@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from inference_worker.predictor import DEFAULT_WEIGHTS
@@ -38,17 +38,19 @@ class Config:
     s3_ca_bundle: str | None = None  # CA file for an HTTPS endpoint with a private CA
     gunicorn_threads: int = 8
     log_level: str = "INFO"  # the worker's own lines; INFO logs each request's stage timings
+    token: str = field(default="", repr=False)  # the bearer token predict requests must carry; "" accepts any caller
+    buckets: tuple[str, ...] = ()  # the only buckets requests may name (WORKER_BUCKETS, comma-separated); empty: any
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Config:
         """Read WORKER_<FIELD> for each field, and S3_<NAME> for the store settings."""
         env = os.environ if environ is None else environ
         values = {}
-        for field in fields(cls):
-            name = field.name.upper()
+        for f in fields(cls):
+            name = f.name.upper()
             key = name if name.startswith("S3_") else f"WORKER_{name}"
             if key in env:
-                values[field.name] = _convert(field.type, env[key])
+                values[f.name] = _convert(f.type, env[key])
         return cls(**values)
 
     def with_overrides(self, overrides: dict | None) -> Config:
@@ -68,4 +70,6 @@ def _convert(kind: str, text: str):
         return Path(text)
     if kind == "str | None":
         return text or None
+    if kind == "tuple[str, ...]":
+        return tuple(item.strip() for item in text.split(",") if item.strip())
     return text

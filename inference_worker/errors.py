@@ -23,6 +23,20 @@ class BadRequest(WorkerError):
     code = "bad_request"
 
 
+class Unauthorized(WorkerError):
+    """The request lacks the worker's token, or carries another (401)."""
+
+    status = 401
+    code = "unauthorized"
+
+
+class Forbidden(WorkerError):
+    """The request names something this worker may not read (403)."""
+
+    status = 403
+    code = "forbidden"
+
+
 class ImageNotFound(WorkerError):
     """The image URI names no object (404)."""
 

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import base64
 import binascii
-import io
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
 import cv2
 import numpy as np
-from PIL import Image, UnidentifiedImageError
 
 from inference_worker import errors
 from inference_worker.timing import Timings
 from storage import errors as storage_errors
+from storage.images import ImageError, TooManyPixels, image_size
 from storage.objects import ObjectStore
 from storage.uris import ObjectURI, parse_uri
 
@@ -73,12 +72,13 @@ def check_bytes(size: int, max_bytes: int) -> None:
         raise errors.BadRequest(f"the image has {size} bytes; the limit is {max_bytes}", "image_too_large")
 
 
-def image_size(data: bytes) -> tuple[int, int]:
-    """Read (width, height) from the image header without decoding the pixels."""
+def check_header(data: bytes, max_pixels: int) -> None:
+    """Read the image's header through the shared bound, before any decoder sees the pixels."""
     try:
-        with Image.open(io.BytesIO(data)) as header:
-            return header.size
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+        image_size(data, max_pixels)
+    except TooManyPixels as exc:
+        raise errors.BadRequest(f"the image is too large: {exc}", "image_too_large") from None
+    except ImageError:
         raise errors.BadRequest("the image cannot be decoded", "undecodable_image") from None
 
 
@@ -87,10 +87,7 @@ def decode_image(data: bytes, max_pixels: int) -> np.ndarray:
 
     Pixels stay in the stored frame: an EXIF orientation tag is not applied, as in the dataset
     service, which serves images, sizes and XML in that frame (so points clicked there match)."""
-    width, height = image_size(data)
-    if width * height > max_pixels:
-        raise errors.BadRequest(
-            f"the image has {width}x{height} pixels; the limit is {max_pixels}", "image_too_large")
+    check_header(data, max_pixels)
     image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
     if image is None:
         raise errors.BadRequest("the image cannot be decoded", "undecodable_image")
@@ -100,11 +97,13 @@ def decode_image(data: bytes, max_pixels: int) -> np.ndarray:
 class ImageLoader:
     """Fetch and decode request images, by value or from the object store."""
 
-    def __init__(self, store_for: Callable[[ObjectURI], ObjectStore], max_bytes: int, max_pixels: int, cache_entries: int):
+    def __init__(self, store_for: Callable[[ObjectURI], ObjectStore], max_bytes: int, max_pixels: int, cache_entries: int,
+                 buckets: Iterable[str] = ()):
         self.store_for = store_for
         self.max_bytes = max_bytes
         self.max_pixels = max_pixels
         self.cache = DecodeCache(cache_entries)
+        self.buckets = frozenset(buckets)  # empty: any bucket the store's credentials reach
 
     def from_base64(self, text: str, timings: Timings | None = None) -> np.ndarray:
         """Decode an image sent inline; `timings` gets its "fetch" (base64) and "decode" stages."""
@@ -120,6 +119,7 @@ class ImageLoader:
         `timings` gets the store's "fetch" (stat, and get on a miss) and the "decode" stage."""
         timings = timings or Timings()
         uri = parse_image_uri(text)
+        check_bucket(uri, self.buckets)
         store = self.store_for(uri)
         with timings.stage("fetch"), store_errors():
             info = store.stat(uri.bucket, uri.key)
@@ -151,6 +151,13 @@ def parse_image_uri(text: str) -> ObjectURI:
     if not uri.key or uri.key.endswith("/"):
         raise errors.BadRequest(f"{text!r} names a prefix, not an image", "invalid_uri")
     return uri
+
+
+def check_bucket(uri: ObjectURI, buckets: frozenset[str]) -> None:
+    """Refuse a URI outside the buckets this worker serves (none configured: any)."""
+    # Checked before any read: the store's credentials may reach buckets the callers must not.
+    if buckets and uri.bucket not in buckets:
+        raise errors.Forbidden(f"this worker does not read bucket {uri.bucket!r} (see WORKER_BUCKETS)", "bucket_not_allowed")
 
 
 @contextmanager

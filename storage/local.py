@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import stat
 import tempfile
 import threading
@@ -78,6 +79,23 @@ class LocalObjectStore(ObjectStore):
             path.parent.mkdir(parents=True, exist_ok=True)
             _write_atomically(path, data)
         return self.stat(bucket, key)
+
+    def put_file(
+        self, bucket: str, key: str, file: BinaryIO, content_type: str | None = None
+    ) -> ObjectInfo:
+        """Stream an open file into place atomically (temporary file, then rename)."""
+        path = self._path(bucket, key)
+        if not self._bucket_dir(bucket).is_dir():
+            raise ObjectNotFound("bucket not found", bucket)
+        with _os_errors("write", bucket, key):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _write_atomically(path, file)
+        return self.stat(bucket, key)
+
+    def copy(self, bucket: str, source_key: str, target_key: str) -> ObjectInfo:
+        """Copy a file within the bucket, streamed, atomically."""
+        with _os_errors("read", bucket, source_key), self._path(bucket, source_key).open("rb") as source:
+            return self.put_file(bucket, target_key, source)
 
     def delete(self, bucket: str, key: str) -> None:
         """Delete the object if it exists."""
@@ -214,12 +232,16 @@ def _read(file: BinaryIO, byte_range: tuple[int, int] | None, bucket: str, key: 
     return file.read(last - first + 1)
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Write `data` to a temporary file beside `path`, flush it to disk, then rename it over `path`."""
+def _write_atomically(path: Path, data: bytes | BinaryIO) -> None:
+    """Write `data` (bytes, or an open file's content) to a temporary file beside `path`, flush it to
+    disk, then rename it over `path`."""
     fd, temp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as file:
-            file.write(data)
+            if isinstance(data, bytes):
+                file.write(data)
+            else:
+                shutil.copyfileobj(data, file, _CHUNK)
             file.flush()
             os.fsync(file.fileno())
         os.chmod(temp, 0o644)

@@ -6,6 +6,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import BinaryIO
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,16 @@ class ObjectStore(ABC):
         self, bucket: str, key: str, data: bytes, content_type: str | None = None
     ) -> ObjectInfo:
         """Store `data` under `key`, replacing any object there, and describe the result."""
+
+    def put_file(
+        self, bucket: str, key: str, file: BinaryIO, content_type: str | None = None
+    ) -> ObjectInfo:
+        """Store an open file's content from its current position (backends stream it; this default reads it whole)."""
+        return self.put(bucket, key, file.read(), content_type)
+
+    def copy(self, bucket: str, source_key: str, target_key: str) -> ObjectInfo:
+        """Copy an object within a bucket (backends copy on the server; this default reads and writes)."""
+        return self.put(bucket, target_key, self.get(bucket, source_key))
 
     @abstractmethod
     def delete(self, bucket: str, key: str) -> None:

@@ -6,10 +6,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, BinaryIO
 
 import boto3
 import botocore.session
+from boto3.exceptions import S3UploadFailedError
+from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError, IncompleteReadError
@@ -25,6 +27,8 @@ _DENIED = {
     "AllAccessDisabled", "ExpiredToken", "InvalidToken", "AccountProblem",
 }
 _UNAVAILABLE = {"SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout", "503"}
+# Streamed uploads (put_file): parts of 16 MiB, one thread, so memory stays a few parts whatever the size.
+_TRANSFER = TransferConfig(multipart_threshold=16 * 1024 * 1024, multipart_chunksize=16 * 1024 * 1024, use_threads=False)
 
 
 class S3ObjectStore(ObjectStore):
@@ -126,6 +130,21 @@ class S3ObjectStore(ObjectStore):
             last_modified=_response_date(response),
         )
 
+    def put_file(
+        self, bucket: str, key: str, file: BinaryIO, content_type: str | None = None
+    ) -> ObjectInfo:
+        """Stream an open file to the store: one PUT when small, a multipart upload when large."""
+        extra = {"ContentType": content_type} if content_type else {}
+        with _translated(bucket, key):
+            self._client.upload_fileobj(file, bucket, key, ExtraArgs=extra, Config=_TRANSFER)
+        return self.stat(bucket, key)
+
+    def copy(self, bucket: str, source_key: str, target_key: str) -> ObjectInfo:
+        """Copy an object on the server (CopyObject: the bytes never come here)."""
+        with _translated(bucket, target_key):
+            self._client.copy_object(Bucket=bucket, Key=target_key, CopySource={"Bucket": bucket, "Key": source_key})
+        return self.stat(bucket, target_key)
+
     def delete(self, bucket: str, key: str) -> None:
         """Delete the object; S3 answers 204 for a missing key too."""
         with _translated(bucket, key):
@@ -165,6 +184,11 @@ def _translated(bucket: str, key: str | None) -> Iterator[None]:
     """Turn botocore exceptions raised inside the block into storage errors."""
     try:
         yield
+    except S3UploadFailedError as exc:  # a streamed upload wraps the client's error
+        cause = exc.__cause__ or exc.__context__
+        if isinstance(cause, ClientError):
+            raise _from_client_error(cause, bucket, key) from exc
+        raise StoreUnavailable(f"object store upload failed: {exc}", bucket, key) from exc
     except ClientError as exc:
         raise _from_client_error(exc, bucket, key) from exc
     except (BotoConnectionError, HTTPClientError, IncompleteReadError) as exc:

@@ -12,7 +12,14 @@ never share a port; a difference of exactly 10000 does collide (S3 gRPC = S3 + 1
 derived port, or its gRPC twin, would land on a reserved port (8080 API, 8090 worker, 8181
 Iceberg, 9101 Lance), the three derived ports move up by 157 (again not round, so the rule
 above still holds) until none does. The S3 port must lie in 1024..51405 so every port fits.
-`tests/storage/test_seaweedfs_ports.py` checks all of this.
+`tests/storage/test_seaweedfs.py` checks all of this.
+
+Stopping. `stop()` kills the server, then flushes its files to disk. A SIGTERM takes 15 s (the
+filer waits that long for its own metadata subscriptions to end), and a kill loses nothing that
+was acknowledged: each write is in the volume files and the filer store's journal before the
+answer, and those outlive the process; the flush covers a power cut right after the stop. A
+restart reads everything back (tests/storage/test_seaweedfs.py checks it) and, with a 1 s
+election timeout for its single master, is ready in about as long as a first start.
 """
 
 from __future__ import annotations
@@ -26,6 +33,8 @@ import subprocess
 import sys
 import sysconfig
 import time
+import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from random import Random
@@ -45,6 +54,9 @@ MIN_S3_PORT = 1024
 MAX_S3_PORT = 65535 - GRPC_OFFSET - FILER_OFFSET - 3 * SHIFT
 LOG_NAME = "weed.log"
 IDENTITIES_NAME = "s3-identities.json"
+WILDCARD_HOSTS = frozenset({"0.0.0.0", ""})
+# One master has no peer to wait for: its default 10 s election timeout only delays every restart.
+ELECTION_TIMEOUT = "1s"
 
 
 @dataclass(frozen=True)
@@ -139,20 +151,32 @@ class SeaweedFS:
         host: str = "127.0.0.1",
         volume_size_limit_mb: int = 1024,
         tls: tuple[Path, Path] | None = None,
+        preexec_fn: Callable[[], None] | None = None,
     ) -> None:
         self.data_dir = Path(data_dir)
         self.ports = derive_ports(s3_port)
         self.access_key = access_key
         self.secret_key = secret_key
-        self.host = host
+        self.host = host  # the address it binds; 0.0.0.0 binds every interface
         self.volume_size_limit_mb = volume_size_limit_mb
         self.tls = tls  # (certificate, key) files: the S3 API then speaks HTTPS only
+        self.preexec_fn = preexec_fn  # run in the child before exec, e.g. to die with its parent
         self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def address(self) -> str:
+        """Return the address its servers are reached at (and advertise to each other)."""
+        return "127.0.0.1" if self.host in WILDCARD_HOSTS else self.host
 
     @property
     def endpoint_url(self) -> str:
         """Return the S3 endpoint URL."""
-        return f"{'https' if self.tls else 'http'}://{self.host}:{self.ports.s3}"
+        return f"{'https' if self.tls else 'http'}://{self.address}:{self.ports.s3}"
+
+    @property
+    def running(self) -> bool:
+        """Tell whether the server started here is still running."""
+        return self._process is not None and self._process.poll() is None
 
     @property
     def log_path(self) -> Path:
@@ -175,17 +199,29 @@ class SeaweedFS:
             self.stop()
             raise
 
-    def stop(self, grace: float = 5) -> None:
-        """Stop the server: SIGTERM, then SIGKILL when it has not exited after `grace` seconds."""
+    def stop(self, grace: float = 0) -> None:
+        """Stop the server (SIGKILL, after `grace` seconds of SIGTERM if given) and flush its files to disk."""
         process, self._process = self._process, None
-        if process is None or process.poll() is not None:
+        if process is None:
             return
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
+        if grace > 0 and process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                pass
+        if process.poll() is None:
             process.kill()
-            process.wait()
+        process.wait()
+        flush_to_disk(self.data_dir)
+
+    def kill(self) -> None:
+        """Send SIGKILL now without waiting (safe in a signal handler); `stop()` then reaps and flushes."""
+        if self._process is not None:
+            try:
+                os.kill(self._process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
     def __enter__(self) -> SeaweedFS:
         self.start()
@@ -204,9 +240,9 @@ class SeaweedFS:
         p = self.ports
         return [
             str(weed_binary()), "server",
-            f"-dir={self.data_dir}", f"-ip={self.host}", f"-ip.bind={self.host}",
+            f"-dir={self.data_dir}", f"-ip={self.address}", f"-ip.bind={self.host}",
             f"-master.port={p.master}", f"-master.port.grpc={p.master + GRPC_OFFSET}",
-            f"-master.volumeSizeLimitMB={self.volume_size_limit_mb}",
+            f"-master.volumeSizeLimitMB={self.volume_size_limit_mb}", f"-master.electionTimeout={ELECTION_TIMEOUT}",
             f"-volume.port={p.volume}", f"-volume.port.grpc={p.volume + GRPC_OFFSET}",
             "-volume.max=0", "-volume.preStopSeconds=0",
             f"-filer.port={p.filer}", f"-filer.port.grpc={p.filer + GRPC_OFFSET}",
@@ -236,7 +272,7 @@ class SeaweedFS:
         with self.log_path.open("ab") as log:
             return subprocess.Popen(
                 self.command(), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                cwd=self.data_dir, env=env, start_new_session=True,
+                cwd=self.data_dir, env=env, start_new_session=True, preexec_fn=self.preexec_fn,
             )
 
     def _wait_ready(self, timeout: float) -> None:
@@ -246,12 +282,23 @@ class SeaweedFS:
         while time.monotonic() < deadline:
             if self._process is None or self._process.poll() is not None:
                 raise StoreUnavailable(f"SeaweedFS exited during start-up; {self._log_tail()}")
-            if _port_open(self.host, self.ports.s3) and _lists_buckets(client):
+            if _port_open(self.address, self.ports.s3) and _lists_buckets(client) and self._has_volume_server():
                 return
             time.sleep(0.25)
         raise StoreUnavailable(
             f"SeaweedFS did not answer on {self.endpoint_url} within {timeout:g} s; {self._log_tail()}"
         )
+
+    def _has_volume_server(self) -> bool:
+        """Tell whether a volume server has registered with the master; reads fail until one has."""
+        url = f"http://{self.address}:{self.ports.master}/dir/status"
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                topology = json.load(response).get("Topology") or {}
+        except (OSError, ValueError):
+            return False
+        racks = [rack for center in topology.get("DataCenters") or [] for rack in center.get("Racks") or []]
+        return any(rack.get("DataNodes") for rack in racks)
 
     def _probe_client(self) -> Any:
         """Return a boto3 client with short timeouts and no retries, for readiness polls."""
@@ -269,6 +316,20 @@ class SeaweedFS:
         except OSError:
             return "no log"
         return f"last log lines of {self.log_path}:\n" + "\n".join(text)
+
+
+def flush_to_disk(root: Path) -> None:
+    """Write the files under `root` through to the disk (fsync), so a power cut cannot take them."""
+    for path in root.rglob("*"):
+        if path.is_file() and not path.is_symlink():
+            try:
+                fd = os.open(path, os.O_RDONLY)
+            except OSError:
+                continue  # gone meanwhile, or not ours to read
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
 
 
 def _lists_buckets(client: Any) -> bool:

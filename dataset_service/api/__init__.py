@@ -3,22 +3,37 @@ from __future__ import annotations
 
 from flask import Flask, jsonify, request
 from flask_smorest import Api
+from werkzeug.routing import IntegerConverter
 
 from ..auth import current_user
 from ..errors import to_response
-from . import auth, datasets, health, jobs, samples
+from ..schemas import INT64_MAX, Error
+from . import auth, datasets, health, jobs, samples, versions
+from .openapi import ErrorResponses
 
 
 class ServiceApi(Api):
-    """flask-smorest's Api, with our one error shape for HTTP errors too."""
+    """flask-smorest's Api, with our one error shape for HTTP errors too, and documented as such."""
+
+    ERROR_SCHEMA = Error
 
     def handle_http_exception(self, error):
         status, body = to_response(error)
         return jsonify(body), status
 
 
+class IdConverter(IntegerConverter):
+    """`<int:...>`: an id of the database, so at most a 64-bit integer; a larger one matches no route (404)."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", INT64_MAX)
+        super().__init__(map, *args, **kwargs)
+
+
 def init_app(app: Flask) -> Api:
     """Register the API blueprints and the OpenAPI document."""
+    # Before any route is added, so that the pages' `<int:...>` are ids too.
+    app.url_map.converters["int"] = IdConverter
     app.config.update(
         API_TITLE="Dataset labeling service",
         API_VERSION="v1",
@@ -27,8 +42,10 @@ def init_app(app: Flask) -> Api:
         OPENAPI_JSON_PATH="openapi.json",
     )
     bearer = {"bearerAuth": {"type": "http", "scheme": "bearer"}}
-    api = ServiceApi(app, spec_kwargs={"components": {"securitySchemes": bearer}, "security": [{"bearerAuth": []}]})
-    for module in (auth, datasets, samples, jobs):
+    api = ServiceApi(app, spec_kwargs={
+        "components": {"securitySchemes": bearer}, "security": [{"bearerAuth": []}], "extra_plugins": [ErrorResponses(PUBLIC_PATHS)],
+    })
+    for module in (auth, datasets, samples, jobs, versions):
         api.register_blueprint(module.blp, url_prefix="/api/v1", name=f"api_{module.blp.name}")
     app.register_blueprint(health.blp)
 

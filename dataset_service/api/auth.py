@@ -1,23 +1,44 @@
 """Tokens and users."""
 from __future__ import annotations
 
-from flask_smorest import Blueprint
+from flask import jsonify
 
-from ..auth import admin_required, current_user, issue_token
+from ..auth import current_user, issue_token, log_in
 from ..db_session import commit, db
-from ..schemas import TokenRequest, TokenResponse, UserCreate, UserOut
+from ..errors import to_response
+from ..schemas import TokenRequest, TokenResponse, UserCreate, UserOut, UserUpdate
 from ..services import users
+from ..services.logins import Throttled
+from .blueprint import Blueprint
 
 blp = Blueprint("auth", __name__, description="Authentication and users")
+RETRY_AFTER = {"Retry-After": {"description": "seconds to wait before trying again", "schema": {"type": "integer"}}}
 
 
 @blp.post("/auth/token")
 @blp.arguments(TokenRequest)
 @blp.response(200, TokenResponse)
+@blp.alt_response(429, description="Too many failed logins for this username or from this address", headers=RETRY_AFTER)
 def token(data):
     """Trade a username and password for a bearer token."""
-    user = users.authenticate(db(), data["username"], data["password"])
+    try:
+        user = log_in(data["username"], data["password"])
+    except Throttled as exc:
+        # Answered here rather than by the error handler, which sends no headers.
+        status, body = to_response(exc)
+        response = jsonify(body)
+        response.status_code = status
+        response.headers.update(exc.headers)
+        return response
     return {"token": issue_token(user), "username": user.username, "role": user.role}
+
+
+@blp.post("/auth/revoke")
+@blp.response(204)
+def revoke():
+    """End every token and page session of the caller, this one included."""
+    users.end_sessions(db(), current_user())
+    commit()
 
 
 @blp.get("/me")
@@ -28,7 +49,7 @@ def me():
 
 
 @blp.get("/users")
-@admin_required
+@blp.admin_only
 @blp.response(200, UserOut(many=True))
 def list_users():
     """List users (admins only)."""
@@ -36,7 +57,7 @@ def list_users():
 
 
 @blp.post("/users")
-@admin_required
+@blp.admin_only
 @blp.arguments(UserCreate)
 @blp.response(201, UserOut)
 def create_user(data):
@@ -46,8 +67,19 @@ def create_user(data):
     return user
 
 
+@blp.patch("/users/<int:user_id>")
+@blp.admin_only
+@blp.arguments(UserUpdate)
+@blp.response(200, UserOut)
+def update_user(data, user_id):
+    """Deactivate or reactivate a user, or set its password (admins only); both deactivating and a new password end its tokens and sessions."""
+    user = users.update_user(db(), user_id, current_user(), **data)
+    commit()
+    return user
+
+
 @blp.delete("/users/<int:user_id>")
-@admin_required
+@blp.admin_only
 @blp.response(204)
 def delete_user(user_id):
     """Delete a user (admins only)."""

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 from flask import current_app
-from flask_smorest import Blueprint
 
-from ..auth import admin_required, current_user
+from ..auth import current_user
 from ..db_session import commit, db
 from ..jobs import starting
 from ..schemas import DatasetCreate, DatasetList, DatasetOut, DatasetUpdate, LabelDeleteArgs, LabelIn, LabelOut, LabelUpdate, PageArgs
 from ..services import datasets, labels
+from .blueprint import Blueprint
 
 blp = Blueprint("datasets", __name__, description="Datasets and labels")
 
@@ -28,12 +28,12 @@ def list_datasets(args):
 
 
 @blp.post("/datasets")
-@admin_required
+@blp.admin_only
 @blp.arguments(DatasetCreate)
 @blp.response(201, DatasetOut)
 def create_dataset(data):
     """Create a dataset (admins only)."""
-    dataset = datasets.create_dataset(db(), data, current_user())
+    dataset = datasets.create_dataset(db(), data, current_user(), current_app.config["SERVICE"].allow_file_datasets)
     commit()
     return _with_counts(dataset)
 
@@ -46,18 +46,19 @@ def get_dataset(dataset_id):
 
 
 @blp.patch("/datasets/<int:dataset_id>")
-@admin_required
+@blp.admin_only
 @blp.arguments(DatasetUpdate)
 @blp.response(200, DatasetOut)
 def update_dataset(data, dataset_id):
     """Change a dataset (admins only)."""
-    dataset = datasets.update_dataset(db(), datasets.get_dataset(db(), dataset_id), data)
+    allow_files = current_app.config["SERVICE"].allow_file_datasets
+    dataset = datasets.update_dataset(db(), datasets.get_dataset(db(), dataset_id), data, allow_files)
     commit()
     return _with_counts(dataset)
 
 
 @blp.delete("/datasets/<int:dataset_id>")
-@admin_required
+@blp.admin_only
 @blp.response(204)
 def delete_dataset(dataset_id):
     """Delete a dataset's records; objects in the store stay (admins only)."""

@@ -5,13 +5,13 @@ The two reads may write: a job whose runner died is failed when it is read (see 
 from __future__ import annotations
 
 from flask import current_app
-from flask_smorest import Blueprint
 
-from ..auth import admin_required, current_user
+from ..auth import current_user
 from ..db_session import db
 from ..jobs import reading, starting
 from ..schemas import JobEnvelope, JobList, JobOut, PageArgs
 from ..services import annotation_files, datasets
+from .blueprint import Blueprint
 
 blp = Blueprint("jobs", __name__, description="Background jobs")
 
@@ -22,7 +22,7 @@ def stale_after_s() -> float:
 
 
 @blp.post("/datasets/<int:dataset_id>/sync")
-@admin_required
+@blp.admin_only
 @blp.response(202, JobEnvelope)
 def sync_dataset(dataset_id):
     """Synchronize the dataset with its input path, as a job; while one runs, return that one."""
@@ -31,7 +31,7 @@ def sync_dataset(dataset_id):
 
 
 @blp.post("/datasets/<int:dataset_id>/annotation-files")
-@admin_required
+@blp.admin_only
 @blp.response(202, JobEnvelope)
 def rewrite_annotation_files(dataset_id):
     """Rewrite the sibling XML files marked stale (after a label was renamed, recoloured or

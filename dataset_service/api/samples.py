@@ -1,12 +1,10 @@
 """Samples: the filtered list, annotations, uploads, deletion, and inference on a sample."""
 from __future__ import annotations
 
-from flask import current_app, request
-from flask_smorest import Blueprint
+from flask import current_app
 
 from ..auth import current_user
 from ..db_session import commit, db
-from ..errors import Invalid
 from ..schemas import (
     AnnotationIn,
     AnnotationOut,
@@ -17,10 +15,12 @@ from ..schemas import (
     SampleList,
     SampleOut,
     SampleQuery,
+    UploadIn,
     UploadOut,
 )
 from ..services import annotations, datasets, inference, samples, uploads
 from ..services.filters import SampleFilter
+from .blueprint import Blueprint
 
 blp = Blueprint("samples", __name__, description="Samples and their annotations")
 
@@ -48,6 +48,7 @@ def list_samples(args, dataset_id):
 @blp.post("/datasets/<int:dataset_id>/samples/delete")
 @blp.arguments(DeleteSamples)
 @blp.response(200, DeletedOut)
+@blp.alt_response(502, response="BAD_GATEWAY")
 def delete_samples(data, dataset_id):
     """Delete samples; with delete_source, their images and XML leave the store too."""
     dataset = datasets.get_dataset(db(), dataset_id)
@@ -57,16 +58,16 @@ def delete_samples(data, dataset_id):
 
 
 @blp.post("/datasets/<int:dataset_id>/images")
+@blp.arguments(UploadIn, location="files")
 @blp.response(201, UploadOut)
-def upload_images(dataset_id):
+@blp.alt_response(415, response="UNSUPPORTED_MEDIA_TYPE")
+@blp.alt_response(502, response="BAD_GATEWAY")
+def upload_images(data, dataset_id):
     """Add JPG, PNG or BMP images (multipart field 'files'); all are stored or none."""
     dataset = datasets.get_dataset(db(), dataset_id)
-    files = request.files.getlist("files")
-    if not files:
-        raise Invalid("files: send one or more images in the multipart field 'files'.", {"files": ["required"]})
-    batch = [uploads.Upload(f.filename or "", f.read()) for f in files]
+    batch = [uploads.Upload(f.filename or "", f.read()) for f in data["files"]]
     config = current_app.config["SERVICE"]
-    created = uploads.add_images(db(), dataset, batch, settings(), config.max_image_bytes)
+    created = uploads.add_images(db(), dataset, batch, settings(), config.max_image_bytes, config.max_image_pixels)
     commit()
     return {"items": samples.describe(db(), dataset, created)}
 
@@ -89,6 +90,7 @@ def get_annotation(sample_id):
 @blp.put("/samples/<int:sample_id>/annotation")
 @blp.arguments(AnnotationIn)
 @blp.response(200, AnnotationOut)
+@blp.alt_response(502, response="BAD_GATEWAY")
 def put_annotation(data, sample_id):
     """Replace a sample's objects; a stale revision gets 409 with the current annotation."""
     sample, dataset = sample_and_dataset(sample_id)
@@ -100,9 +102,10 @@ def put_annotation(data, sample_id):
 @blp.post("/samples/<int:sample_id>/infer")
 @blp.arguments(InferIn)
 @blp.response(200, InferOut)
+@blp.alt_response(502, response="BAD_GATEWAY")
 def infer(data, sample_id):
     """Ask the inference worker for the outline given four extreme points."""
     sample, dataset = sample_and_dataset(sample_id)
     config = current_app.config["SERVICE"]
     uri = str(samples.sample_uri(dataset, sample))
-    return inference.extreme_points(config.worker_url, uri, data["points"], config.worker_timeout_s)
+    return inference.extreme_points(config.worker_url, uri, data["points"], config.worker_timeout_s, config.worker_token)

@@ -14,8 +14,8 @@ from storage.errors import StorageError
 
 from ..config import Config
 from ..models import Job, utcnow
-from ..services import annotation_files
-from ..services.jobs import INITIAL, claim_job
+from ..services import annotation_files, exports, publish, versions
+from ..services.jobs import INITIAL, claim_job, fail_dead_local
 from ..services.sync import run_sync
 
 log = logging.getLogger(__name__)
@@ -109,7 +109,22 @@ Body = Callable[[JobContext, sessionmaker[Session], Config], None]
 
 def bodies() -> dict[str, Body]:
     """Return the job bodies by kind."""
-    return {"sync": run_sync, annotation_files.KIND: annotation_files.run_rewrite}
+    return {
+        "sync": run_sync, annotation_files.KIND: annotation_files.run_rewrite,
+        publish.KIND: publish.run_publish, exports.KIND: exports.run_export, versions.DELETE_KIND: versions.run_delete,
+    }
+
+
+def fail_dead_jobs(make_session: sessionmaker[Session]) -> None:
+    """Fail, and commit, the jobs that a process of this host left running when it died (a runner starting here calls it)."""
+    try:
+        with make_session.begin() as session:
+            dead = fail_dead_local(session)
+    except Exception:  # the runner starts anyway: reads and the heartbeat's deadline still fail them later
+        log.exception("could not fail the jobs of dead runners")
+        return
+    for job in dead:
+        log.warning("job %s failed at start-up: %s", job.id, job.error)
 
 
 def run_job(job_id: int, make_session: sessionmaker[Session], config: Config) -> str | None:

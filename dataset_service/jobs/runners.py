@@ -10,7 +10,7 @@ from flask import Flask
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..config import Config
-from .execution import run_job
+from .execution import fail_dead_jobs, run_job
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +78,11 @@ class CeleryRunner:
 
 
 def make_runner(config: Config, make_session: sessionmaker[Session]) -> Runner:
-    """Return Celery when a broker is configured, else in-process threads."""
-    return CeleryRunner(config) if config.broker_url else ThreadRunner(make_session, config)
+    """Return Celery when a broker is configured, else in-process threads (first failing what a dead process here left running)."""
+    if config.broker_url:
+        return CeleryRunner(config)
+    fail_dead_jobs(make_session)
+    return ThreadRunner(make_session, config)
 
 
 def runner(app: Flask) -> Runner:

@@ -2,16 +2,19 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import TypeVar
 
 from flask import Flask
 from sqlalchemy.orm import Session
 
-from ..errors import Unavailable
+from ..errors import Conflict, Unavailable
 from ..models import Dataset, Job, User
 from ..services import annotation_files, jobs
 from .runners import QueueUnavailable, runner
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # What a job of each kind is called when the queue refuses it.
 NAMES = {"sync": "The sync", annotation_files.KIND: "The XML rewrite"}
@@ -25,6 +28,20 @@ def start(app: Flask, session: Session, dataset: Dataset, kind: str, user: User 
     if created:
         _submit(app, session, job)
     return job
+
+
+def start_new(app: Flask, session: Session, dataset: Dataset, kind: str, user: User | None, busy: str,
+              attach: Callable[[Job], T]) -> tuple[Job, T]:
+    """Start a new job of this kind, with what `attach` records for it (say, the version it writes)
+    in the same commit, and hand it over; while one of the kind is active, raise Conflict(busy)
+    and commit nothing."""
+    job, created = jobs.start_job(session, dataset, kind, user, app.config["SERVICE"].job_stale_after_s)
+    if not created:
+        raise Conflict(busy)
+    attached = attach(job)
+    session.commit()
+    _submit(app, session, job)
+    return job, attached
 
 
 def _submit(app: Flask, session: Session, job: Job) -> None:

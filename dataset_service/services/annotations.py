@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, update
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
 from storage.factory import StoreSettings
 
-from ..errors import Conflict, Invalid
+from ..errors import Conflict, Invalid, NotFound
 from ..models import AnnotationObject, Dataset, Label, Sample, User, utcnow
 from .annotation_files import write_sibling_xml
 from .image_probe import UndecodableImage, probe_size
@@ -40,15 +40,38 @@ class SampleAnnotation:
 
 
 def get_annotation(session: Session, sample: Sample, objects: list[AnnotationObject] | None = None) -> SampleAnnotation:
-    """Return the sample's current annotation (from `objects` when the caller holds them)."""
+    """Return the sample's current annotation (from `objects` when the caller holds them, as a save does)."""
+    if objects is None:
+        return _read_annotation(session, sample.id)
     return SampleAnnotation(
         revision=sample.revision,
-        objects=load_objects(session, sample.id) if objects is None else objects,
+        objects=objects,
         saved_by=sample.saved_by.username if sample.saved_by else None,
         saved_at=sample.saved_at,
         width=sample.width,
         height=sample.height,
     )
+
+
+def _read_annotation(session: Session, sample_id: int) -> SampleAnnotation:
+    """Read the revision and the objects (with their labels and authors) in one statement, so that
+    both come from one snapshot: read in two under READ COMMITTED, a save committing in between
+    paired revision N with the objects of N+1."""
+    saved_by = aliased(User)
+    rows = session.execute(
+        select(Sample.revision, Sample.saved_at, Sample.width, Sample.height, saved_by.username, AnnotationObject)
+        .select_from(Sample)
+        .outerjoin(saved_by, saved_by.id == Sample.saved_by_id)
+        .outerjoin(AnnotationObject, AnnotationObject.sample_id == Sample.id)
+        .where(Sample.id == sample_id)
+        .order_by(AnnotationObject.id)
+        .execution_options(populate_existing=True)  # objects this session holds get this snapshot's values too
+    ).all()
+    if not rows:
+        raise NotFound(f"Sample {sample_id} does not exist.")
+    first = rows[0]
+    objects = [row.AnnotationObject for row in rows if row.AnnotationObject is not None]
+    return SampleAnnotation(first.revision, objects, first.username, first.saved_at, first.width, first.height)
 
 
 def ensure_size(session: Session, folder: InputFolder, sample: Sample) -> tuple[int, int]:

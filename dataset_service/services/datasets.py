@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -12,7 +12,7 @@ from storage.errors import InvalidURI
 from storage.uris import parse_uri
 
 from ..errors import Conflict, Invalid, NotFound
-from ..models import Dataset, Label, Sample, SampleLabel, User, utcnow
+from ..models import Dataset, Job, Label, Sample, SampleLabel, User, utcnow
 from . import annotation_files, filters
 from . import labels as label_service
 
@@ -26,12 +26,16 @@ class DatasetCounts:
     xml_stale: int = 0  # sibling XML files waiting for an `annotation-files` job to rewrite them
 
 
-def normalize_path(field: str, value: str) -> str:
-    """Check an object-store folder URI and make it end with '/'."""
+def normalize_path(field: str, value: str, allow_files: bool = False) -> str:
+    """Check an object-store folder URI and make it end with '/'; file:// only with `allow_files`."""
     try:
         uri = parse_uri(value)
     except InvalidURI as exc:
         raise Invalid(f"{field}: {exc}", {field: [str(exc)]}) from None
+    if uri.scheme == "file" and not allow_files:
+        # The API process would read, write and delete the host's files for whoever may label.
+        reason = "file:// paths are not allowed (ALLOW_FILE_DATASETS=true allows them)"
+        raise Invalid(f"{field}: {reason}.", {field: [reason]})
     if uri.scheme == "s3" and not uri.bucket:
         raise Invalid(f"{field}: a bucket is required.", {field: ["a bucket is required"]})
     text = str(uri)
@@ -53,14 +57,14 @@ def list_datasets(session: Session, limit: int = 100, offset: int = 0) -> tuple[
     return total, list(page)
 
 
-def create_dataset(session: Session, data: dict[str, Any], user: User) -> Dataset:
-    """Create a dataset with its labels."""
+def create_dataset(session: Session, data: dict[str, Any], user: User, allow_files: bool = False) -> Dataset:
+    """Create a dataset with its labels (file:// paths only with `allow_files`)."""
     _check_name_free(session, data["name"])
     dataset = Dataset(
         name=data["name"],
         description=data.get("description") or "",
-        input_path=normalize_path("input_path", data["input_path"]),
-        output_path=normalize_path("output_path", data.get("output_path") or data["input_path"]),
+        input_path=normalize_path("input_path", data["input_path"], allow_files),
+        output_path=normalize_path("output_path", data.get("output_path") or data["input_path"], allow_files),
         created_by_id=user.id,
     )
     session.add(dataset)
@@ -70,8 +74,8 @@ def create_dataset(session: Session, data: dict[str, Any], user: User) -> Datase
     return dataset
 
 
-def update_dataset(session: Session, dataset: Dataset, data: dict[str, Any]) -> Dataset:
-    """Change a dataset's name, description or paths."""
+def update_dataset(session: Session, dataset: Dataset, data: dict[str, Any], allow_files: bool = False) -> Dataset:
+    """Change a dataset's name, description or paths (file:// paths only with `allow_files`)."""
     if "name" in data and data["name"] != dataset.name:
         _check_name_free(session, data["name"])
         dataset.name = data["name"]
@@ -79,14 +83,22 @@ def update_dataset(session: Session, dataset: Dataset, data: dict[str, Any]) -> 
         dataset.description = data["description"] or ""
     for field in ("input_path", "output_path"):
         if field in data:
-            setattr(dataset, field, normalize_path(field, data[field]))
+            setattr(dataset, field, normalize_path(field, data[field], allow_files))
     dataset.updated_at = utcnow()
     session.flush()
     return dataset
 
 
 def delete_dataset(session: Session, dataset: Dataset) -> None:
-    """Delete a dataset's records; the object store is left untouched."""
+    """Delete a dataset's records; the object store is left untouched.
+
+    The rows are locked in the order a running sync's steps lock them, so that a delete and a sync
+    wait for each other instead of deadlocking: the jobs first (a step first records its listed keys,
+    which locks its job row), then the samples (an XML import locks them before it adds labels,
+    which locks the dataset row), the dataset row last. A deadlock left (contention no order
+    prevents) is answered 409 "try again" by the error mapping."""
+    session.execute(select(Job.id).where(Job.dataset_id == dataset.id).with_for_update())
+    session.execute(delete(Sample).where(Sample.dataset_id == dataset.id).execution_options(synchronize_session=False))
     session.delete(dataset)
     session.flush()
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import base64
-import json
+import struct
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta, timezone
@@ -194,40 +194,87 @@ def reverse_order_by(order: str) -> list[ColumnElement]:
     return [Sample.key.desc()]
 
 
+# A cursor is binary, then URL-safe base64, so that it stays short in a URL (gunicorn refuses a
+# request line over 4094 bytes): a header byte (the order, the direction, whether the key is cut),
+# then the row's sort values: the key in UTF-8, or the creation time in microseconds and the id.
+# A key longer than CURSOR_KEY_BYTES travels as the row's id and the key's first bytes: the id
+# finds the row's key, and should the row be deleted meanwhile, the cut key bounds the page instead.
+CURSOR_KEY_BYTES = 512
+BACKWARDS, CUT_KEY = 1, 2
+_TIME_AND_ID = struct.Struct(">qq")
+_ID = struct.Struct(">q")
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_LAST_CHAR = "\U0010ffff"  # sorts after any character a key goes on with, in UTF-8 byte order
+CURSOR_MAX_CHARS = len(base64.urlsafe_b64encode(bytes(1 + _ID.size + CURSOR_KEY_BYTES)))
+
+
+@dataclass
+class Cursor:
+    """What a cursor says: the row's sort values, the direction, and for a cut key the row's id."""
+
+    backwards: bool
+    key: str | None = None
+    created: datetime | None = None
+    sample_id: int | None = None
+    key_cut: bool = False
+
+
 def cursor_condition(order: str, cursor: str) -> tuple[ColumnElement, bool]:
     """Return the condition selecting the rows after the cursor's row (a "next" cursor) or before
     it (a "previous" cursor), and whether it points backwards."""
-    values, backwards = decode_cursor(order, cursor)
-    smaller = backwards != (order == "-created")  # the rows wanted have smaller (time, id) than the cursor's row
+    c = decode_cursor(order, cursor)
     if order == "key":
-        return (Sample.key < values[0] if backwards else Sample.key > values[0]), backwards
-    created, sample_id = datetime.fromisoformat(values[0]), int(values[1])
+        return _key_condition(c), c.backwards
+    smaller = c.backwards != (order == "-created")  # the rows wanted have smaller (time, id) than the cursor's row
     if smaller:
-        return or_(Sample.created_at < created, and_(Sample.created_at == created, Sample.id < sample_id)), backwards
-    return or_(Sample.created_at > created, and_(Sample.created_at == created, Sample.id > sample_id)), backwards
+        return or_(Sample.created_at < c.created, and_(Sample.created_at == c.created, Sample.id < c.sample_id)), c.backwards
+    return or_(Sample.created_at > c.created, and_(Sample.created_at == c.created, Sample.id > c.sample_id)), c.backwards
+
+
+def _key_condition(c: Cursor) -> ColumnElement:
+    """Compare keys with the cursor's key; a cut key with the row's key, or the cut if the row is gone."""
+    bound: Any = c.key
+    if c.key_cut:
+        row = Sample.__table__.alias("cursor_row")
+        stored = select(row.c.key).where(row.c.id == c.sample_id).scalar_subquery()
+        bound = func.coalesce(stored, c.key + _LAST_CHAR if c.backwards else c.key)
+    return Sample.key < bound if c.backwards else Sample.key > bound
 
 
 def encode_cursor(order: str, sample: Any, backwards: bool = False) -> str:
     """Make the opaque cursor that follows this row (or, backwards, that precedes it)."""
-    values = [sample.key] if order == "key" else [sample.created_at.isoformat(), sample.id]
-    data: dict[str, Any] = {"o": order, "v": values}
-    if backwards:
-        data["b"] = 1
-    raw = json.dumps(data, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    header = ORDERS.index(order) << 2 | (BACKWARDS if backwards else 0)
+    if order != "key":
+        payload = _TIME_AND_ID.pack((_aware(sample.created_at) - _EPOCH) // timedelta(microseconds=1), sample.id)
+    elif len(key := sample.key.encode()) <= CURSOR_KEY_BYTES:
+        payload = key
+    else:
+        header |= CUT_KEY
+        payload = _ID.pack(sample.id) + key[:CURSOR_KEY_BYTES].decode(errors="ignore").encode()
+    return base64.urlsafe_b64encode(bytes([header]) + payload).decode().rstrip("=")
 
 
-def decode_cursor(order: str, cursor: str) -> tuple[list[Any], bool]:
-    """Read a cursor back, checking it belongs to this order; return its values and direction."""
+def decode_cursor(order: str, cursor: str) -> Cursor:
+    """Read a cursor back, checking it belongs to this order."""
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        data = json.loads(raw)
-        values = data["v"]
-        if data["o"] != order or not isinstance(values, list) or len(values) != (1 if order == "key" else 2):
-            raise ValueError
+        raw = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True)
+        header, payload = raw[0], raw[1:]
+        if header >> 2 != ORDERS.index(order):
+            raise ValueError("another order's cursor")
+        backwards = bool(header & BACKWARDS)
         if order != "key":
-            datetime.fromisoformat(values[0])
-            int(values[1])
-        return values, bool(data.get("b"))
-    except (ValueError, KeyError, TypeError, AttributeError, json.JSONDecodeError):
+            micros, sample_id = _TIME_AND_ID.unpack(payload)
+            return Cursor(backwards, created=_EPOCH + timedelta(microseconds=micros), sample_id=sample_id)
+        if header & CUT_KEY:
+            return Cursor(backwards, key=_key(payload[_ID.size:]), sample_id=_ID.unpack(payload[:_ID.size])[0], key_cut=True)
+        return Cursor(backwards, key=_key(payload))
+    except (ValueError, IndexError, OverflowError, struct.error):  # binascii and Unicode errors are ValueErrors
         raise Invalid("cursor: not a cursor returned for this order.", {"cursor": ["invalid cursor"]}) from None
+
+
+def _key(raw: bytes) -> str:
+    """Read a cursor's key: UTF-8 without NUL, as every stored key is."""
+    key = raw.decode()
+    if "\x00" in key:
+        raise ValueError("NUL in a key")
+    return key

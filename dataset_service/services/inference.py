@@ -12,12 +12,13 @@ class BadGateway(DomainError):
     status, code = 502, "inference_failed"
 
 
-def extreme_points(worker_url: str, uri: str, points: list[list[float]], timeout_s: float) -> dict[str, Any]:
-    """Return the worker's polygons for an image URI and four extreme points."""
+def extreme_points(worker_url: str, uri: str, points: list[list[float]], timeout_s: float, token: str = "") -> dict[str, Any]:
+    """Return the worker's polygons for an image URI and four extreme points; send `token` as the bearer."""
     try:
         response = requests.post(
             f"{worker_url.rstrip('/')}/v1/extreme-points",
             json={"image": {"uri": uri}, "points": points},
+            headers=_auth_headers(token),
             timeout=(min(3.0, timeout_s), timeout_s),
         )
     except requests.Timeout:
@@ -25,6 +26,11 @@ def extreme_points(worker_url: str, uri: str, points: list[list[float]], timeout
     except requests.ConnectionError:
         raise Unavailable(f"The inference worker at {worker_url} is not reachable; try again later.") from None
     return _result(response)
+
+
+def _auth_headers(token: str) -> dict[str, str]:
+    """Return the Authorization header of the worker's shared secret (none when it is not set)."""
+    return {"Authorization": f"Bearer {token}"} if token else {}
 
 
 def _result(response: requests.Response) -> dict[str, Any]:
@@ -37,6 +43,8 @@ def _result(response: requests.Response) -> dict[str, Any]:
         return body
     if response.status_code == 400:
         raise Invalid(f"points: {message}", {"points": [message]})
+    if response.status_code == 401:
+        raise BadGateway("The inference worker refused this service's token: WORKER_TOKEN differs between the two.")
     if response.status_code in (502, 503, 504):
         raise Unavailable(f"The inference worker is busy or cannot read the image: {message}")
     raise BadGateway(f"The inference worker failed: {message}")

@@ -1,7 +1,11 @@
 """Labels of a dataset: add, rename, recolour, delete."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..errors import Conflict, Invalid, NotFound
@@ -46,29 +50,44 @@ def add_label(session: Session, dataset: Dataset, name: str, color: str | None =
     if not name:
         raise Invalid("A label needs a name.", {"name": ["must not be empty"]})
     if session.scalar(select(Label.id).where(Label.dataset_id == dataset.id, Label.name == name)):
-        raise Conflict(f"Label '{name}' already exists.", {"name": ["already exists"]})
+        raise _exists(name)
     label = Label(dataset_id=dataset.id, name=name, color=_check_color(color) if color else next_color(session, dataset.id))
-    session.add(label)
-    session.flush()
+    with unless_taken(session, name):
+        session.add(label)
     return label
+
+
+def _exists(name: str) -> Conflict:
+    return Conflict(f"Label '{name}' already exists.", {"name": ["already exists"]})
+
+
+@contextmanager
+def unless_taken(session: Session, name: str) -> Iterator[None]:
+    """Write the block's changes in a savepoint: when another request took the name since it was
+    checked, the unique constraint says so, only the savepoint is undone, and the caller gets a
+    Conflict (not a 500, nor a transaction PostgreSQL has aborted)."""
+    try:
+        with session.begin_nested():  # flushes what was pending before, outside the savepoint
+            yield
+    except IntegrityError:
+        raise _exists(name) from None
 
 
 def update_label(session: Session, label: Label, name: str | None, color: str | None) -> int:
     """Rename or recolour a label; return how many samples' XML files now need rewriting."""
     before = (label.name, label.color)
-    if name is not None and name.strip() != label.name:
-        name = name.strip()
-        if not name:
+    new_name = label.name if name is None else name.strip()
+    if new_name != label.name:
+        if not new_name:
             raise Invalid("A label needs a name.", {"name": ["must not be empty"]})
-        if session.scalar(select(Label.id).where(Label.dataset_id == label.dataset_id, Label.name == name)):
-            raise Conflict(f"Label '{name}' already exists.", {"name": ["already exists"]})
-        label.name = name
-    if color is not None:
-        label.color = _check_color(color)
-    session.flush()
-    if (label.name, label.color) == before:
-        return 0
-    return mark_label_stale(session, label.id)
+        if session.scalar(select(Label.id).where(Label.dataset_id == label.dataset_id, Label.name == new_name)):
+            raise _exists(new_name)
+    # The stale marks share the change's savepoint: on SQLite (transactions left to pysqlite), a
+    # savepoint opened before a request's first write begins its transaction, and releasing commits it.
+    with unless_taken(session, new_name):
+        label.name, label.color = new_name, label.color if color is None else _check_color(color)
+        session.flush()
+        return 0 if (label.name, label.color) == before else mark_label_stale(session, label.id)
 
 
 def delete_label(session: Session, label: Label, force: bool = False) -> int:

@@ -39,7 +39,7 @@ class PresignedReader:
         """Return the object's bytes, or the inclusive range, like `ObjectStore.get`."""
         url = self.store.presigned_url(bucket, key, URL_LIFETIME_S)
         if not url.startswith(("http://", "https://")):
-            return self.store.get(bucket, key, byte_range)
+            return _direct_get(self.store, bucket, key, byte_range)
         parts = urlsplit(url)
         headers = {"Range": f"bytes={byte_range[0]}-{byte_range[1]}"} if byte_range else {}
         for attempt in range(1, ATTEMPTS + 1):
@@ -55,6 +55,13 @@ class PresignedReader:
             if attempt > 1:  # the first retry is at once: a kept-alive connection may just have been closed
                 time.sleep(0.2 * 2 ** (attempt - 1))
         raise AssertionError("unreachable")
+
+    def first_bytes(self, bucket: str, key: str, limit: int) -> bytes:
+        """Return the object's first `limit` bytes, or all of a smaller one: a ranged read that stops there."""
+        try:
+            return self.get(bucket, key, (0, limit - 1))
+        except RangeNotSatisfiable:  # only an empty object has no first byte
+            return b""
 
     def _fetch(self, parts, headers: dict[str, str]) -> tuple[int, bytes]:
         connection = self._connection(parts)
@@ -76,10 +83,26 @@ class PresignedReader:
             connection.close()
 
 
+class RangeNotSatisfiable(StorageError):
+    """A byte range starts at or past the object's end (HTTP 416)."""
+
+
+def _direct_get(store: ObjectStore, bucket: str, key: str, byte_range: tuple[int, int] | None) -> bytes:
+    """Read from a store without HTTP URLs; a range past the end raises what an HTTP store's 416 does."""
+    try:
+        return store.get(bucket, key, byte_range)
+    except StorageError as exc:
+        if type(exc) is StorageError and byte_range and store.stat(bucket, key).size <= byte_range[0]:
+            raise RangeNotSatisfiable(exc.problem, bucket, key) from exc
+        raise
+
+
 def _body(status: int, data: bytes, bucket: str, key: str) -> bytes:
     """Return the body of a successful answer; raise the storage error matching a failed one."""
     if status in (200, 206):
         return data
+    if status == 416:
+        raise RangeNotSatisfiable("byte range not satisfiable (HTTP 416)", bucket, key)
     if status == 404:
         raise ObjectNotFound("object not found", bucket, key)
     if status == 403:

@@ -15,8 +15,9 @@ import tempfile
 import threading
 from pathlib import Path
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
+from storage.images import DEFAULT_MAX_PIXELS, ImageError, decode_reduced, open_image
 from storage.objects import ObjectStore
 
 SIZE = 256  # longest side, in pixels
@@ -25,6 +26,9 @@ FULL_QUALITY = 95  # for an image re-encoded only to drop its orientation tag
 ORIENTATION = 0x0112
 PRUNE_EVERY = 500  # thumbnails written by a process between two looks at the cache's size
 PRUNE_TO = 0.8  # a prune goes down to this fraction of the limit, so it does not run again at once
+# The most pixels one thumbnail decodes (75 MB as RGB, 100 MB as RGBA; a 13000x13000 PNG took
+# 1.25 GB): a JPEG decodes at 1/2 to 1/8 scale and stays far below; a larger PNG or BMP gets the placeholder.
+MAX_DECODED_PIXELS = 25_000_000
 _writes = itertools.count(1)
 _pruning = threading.Lock()
 
@@ -40,11 +44,12 @@ def cache_path(cache_dir: str | Path, bucket: str, key: str, etag: str, size: in
 
 
 def thumbnail(store: ObjectStore, bucket: str, key: str, etag: str, cache_dir: str | Path, size: int = SIZE,
-              max_bytes: int | None = None) -> Path:
+              max_bytes: int | None = None, max_pixels: int = DEFAULT_MAX_PIXELS) -> Path:
     """Return the cached thumbnail file, making it from the stored image on first use.
 
     A hit marks the file as used (its mtime); with `max_bytes`, every few hundred writes the
-    least recently used thumbnails go until the cache is under the limit again.
+    least recently used thumbnails go until the cache is under the limit again. An image of more
+    than `max_pixels` pixels is not read (ThumbnailError).
     """
     path = cache_path(cache_dir, bucket, key, etag, size)
     try:
@@ -55,7 +60,7 @@ def thumbnail(store: ObjectStore, bucket: str, key: str, etag: str, cache_dir: s
     except OSError:  # a cache we may read but not touch (read-only mount): serve it all the same
         if path.exists():
             return path
-    _write_atomically(path, make_thumbnail(store.get(bucket, key), size))
+    _write_atomically(path, make_thumbnail(store.get(bucket, key), size, max_pixels))
     if max_bytes and next(_writes) % PRUNE_EVERY == 0 and _pruning.acquire(blocking=False):
         threading.Thread(target=_prune_and_release, args=(cache_dir, max_bytes), name="thumbnail-prune", daemon=True).start()
     return path
@@ -90,30 +95,31 @@ def _prune_and_release(cache_dir: str | Path, max_bytes: int) -> None:
         _pruning.release()
 
 
-def make_thumbnail(data: bytes, size: int = SIZE) -> bytes:
-    """Return a JPEG whose longest side is at most `size`, in the stored pixel frame."""
+def make_thumbnail(data: bytes, size: int = SIZE, max_pixels: int = DEFAULT_MAX_PIXELS) -> bytes:
+    """Return a JPEG whose longest side is at most `size`, in the stored pixel frame, decoding at
+    most MAX_DECODED_PIXELS (and nothing of an image over `max_pixels`)."""
+    out = io.BytesIO()
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            image.draft("RGB", (size, size))  # JPEG decodes at a reduced scale: much faster
-            image = image.convert("RGB")
+        with open_image(data, max_pixels) as header:
+            image = decode_reduced(header, (size, size), min(max_pixels, MAX_DECODED_PIXELS))
             image.thumbnail((size, size), Image.Resampling.LANCZOS)
-            out = io.BytesIO()
             image.save(out, format="JPEG", quality=QUALITY, optimize=True)
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-        raise ThumbnailError(f"not a readable image ({exc.__class__.__name__})") from None
+    except ImageError as exc:
+        raise ThumbnailError(str(exc)) from None
     return out.getvalue()
 
 
-def without_orientation(data: bytes) -> bytes:
-    """Return the image unchanged, or re-encoded without its EXIF orientation tag if it has one."""
+def without_orientation(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> bytes:
+    """Return the image unchanged, or re-encoded without its EXIF orientation tag if it has one
+    (an image over `max_pixels` pixels, or one we cannot read, is sent as it is)."""
+    out = io.BytesIO()
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            if image.getexif().get(ORIENTATION, 1) == 1 or image.format not in ("JPEG", "PNG"):
+        with open_image(data, max_pixels) as image:
+            if image.format not in ("JPEG", "PNG") or image.getexif().get(ORIENTATION, 1) == 1:
                 return data
-            out = io.BytesIO()
             options = {"quality": FULL_QUALITY} if image.format == "JPEG" else {}
             image.save(out, format=image.format, **options)
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+    except ImageError:
         return data
     return out.getvalue()
 

@@ -1,18 +1,17 @@
 """Adding images by upload: checked by content, names made safe, all or nothing."""
 from __future__ import annotations
 
-import io
 import posixpath
 import re
 import unicodedata
 from dataclasses import dataclass
 
-from PIL import Image, UnidentifiedImageError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage.errors import StorageError
 from storage.factory import StoreSettings
+from storage.images import DEFAULT_MAX_PIXELS, TooManyPixels, UnreadableImage, open_image
 
 from ..errors import Invalid, TooLarge, UnsupportedMedia
 from ..models import Dataset, Sample, utcnow
@@ -51,19 +50,21 @@ def safe_name(raw: str) -> str:
     return key
 
 
-def check(upload: Upload, max_bytes: int) -> Upload:
-    """Check one file's size and content; fill in its format and dimensions."""
+def check(upload: Upload, max_bytes: int, max_pixels: int = DEFAULT_MAX_PIXELS) -> Upload:
+    """Check one file's size, pixels and content; fill in its format and dimensions."""
     if len(upload.data) > max_bytes:
         raise TooLarge(
             f"{upload.name}: {len(upload.data)} bytes is over the {max_bytes // (1024 * 1024)} MB limit per image.",
             {"files": [f"{upload.name}: larger than {max_bytes} bytes"]},
         )
     try:
-        with Image.open(io.BytesIO(upload.data)) as image:
+        with open_image(upload.data, max_pixels) as image:
             upload.format = image.format or ""
             upload.width, upload.height = image.size
             image.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+    except TooManyPixels as exc:
+        raise TooLarge(f"{upload.name}: {exc} (MAX_IMAGE_PIXELS).", {"files": [f"{upload.name}: {exc}"]}) from None
+    except UnreadableImage:
         upload.format = ""
     if upload.format not in FORMATS:
         raise UnsupportedMedia(f"{upload.name}: not a JPG, PNG or BMP image.", {"files": [f"{upload.name}: not a JPG, PNG or BMP image"]})
@@ -72,11 +73,12 @@ def check(upload: Upload, max_bytes: int) -> Upload:
     return upload
 
 
-def add_images(session: Session, dataset: Dataset, uploads: list[Upload], settings: StoreSettings, max_bytes: int) -> list[Sample]:
+def add_images(session: Session, dataset: Dataset, uploads: list[Upload], settings: StoreSettings, max_bytes: int,
+               max_pixels: int = DEFAULT_MAX_PIXELS) -> list[Sample]:
     """Store the files under the input path and make (or refresh) their samples; flush."""
     if not uploads:
         raise Invalid("files: no file was sent.", {"files": ["at least one file is required"]})
-    checked = [check(Upload(safe_name(u.name), u.data), max_bytes) for u in uploads]
+    checked = [check(Upload(safe_name(u.name), u.data), max_bytes, max_pixels) for u in uploads]
     folder = input_folder(dataset, settings)
     stored: list[tuple[Upload, str, object]] = []
     try:

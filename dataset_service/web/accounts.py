@@ -5,11 +5,12 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 
-from ..auth import current_user
-from ..db_session import db
+from ..auth import current_user, log_in, start_session
+from ..db_session import commit, db
 from ..errors import Unauthorized
 from ..models import User
 from ..services import users
+from ..services.logins import Throttled
 from .forms import LoginForm
 
 blp = Blueprint("accounts", __name__)
@@ -42,24 +43,26 @@ def safe_next(target: str | None) -> str:
 def login():
     """Show the login form; on good credentials start a fresh session."""
     form = LoginForm()
-    error = None
+    error, status, headers = None, 200, {}
     if form.validate_on_submit():
         try:
-            user = users.authenticate(db(), form.username.data, form.password.data)
+            user = log_in(form.username.data, form.password.data)
+        except Throttled as exc:
+            error, status, headers = exc.message, exc.status, exc.headers
         except Unauthorized as exc:
-            error = exc.message
+            error, status = exc.message, exc.status
         else:
-            session.clear()  # a new session id for the new identity
-            session["uid"] = user.id
-            session.permanent = True
+            start_session(user)
             return redirect(safe_next(request.args.get("next")))
-    status = 401 if error else 200
-    return render_template("login.html", form=form, error=error, next=request.args.get("next", "")), status
+    return render_template("login.html", form=form, error=error, next=request.args.get("next", "")), status, headers
 
 
 @blp.post("/logout")
 def logout():
-    """End the session."""
+    """End the session, on the server too: every session and token of the user stops working."""
+    if (user := viewer()) is not None:
+        users.end_sessions(db(), user)
+        commit()
     session.clear()
     flash("You are logged out.")
     return redirect(url_for("accounts.login"))

@@ -42,7 +42,7 @@ def new():
     if form.validate_on_submit():
         try:
             data = DatasetCreate().load(_form_data(form, labels))
-            dataset = datasets.create_dataset(db(), data, current_user())
+            dataset = datasets.create_dataset(db(), data, current_user(), current_app.config["SERVICE"].allow_file_datasets)
             commit()
             return redirect(url_for("datasets.show", dataset_id=dataset.id))
         except (ValidationError, DomainError) as exc:

@@ -36,7 +36,7 @@ def thumbnail(sample_id: int):
     try:
         config = current_app.config["SERVICE"]
         path = thumbnails.thumbnail(folder.store, folder.bucket, sample.key, sample.etag, config.thumbnail_dir,
-                                    max_bytes=config.thumbnail_cache_mb * 1024 * 1024)
+                                    max_bytes=config.thumbnail_cache_mb * 1024 * 1024, max_pixels=config.max_image_pixels)
     except thumbnails.ThumbnailError:
         return Response(PLACEHOLDER, mimetype="image/svg+xml", headers={"Cache-Control": "no-cache"})
     response = send_file(path, mimetype="image/jpeg", max_age=THUMB_MAX_AGE, conditional=True, etag=sample.etag)
@@ -52,7 +52,8 @@ def image(sample_id: int):
     if request.if_none_match.contains(sample.etag):
         return Response(status=304)
     mimetype = mimetypes.guess_type(sample.key)[0] or "application/octet-stream"
-    response = Response(thumbnails.without_orientation(folder.store.get(folder.bucket, sample.key)), mimetype=mimetype)
+    data = folder.store.get(folder.bucket, sample.key)
+    response = Response(thumbnails.without_orientation(data, current_app.config["SERVICE"].max_image_pixels), mimetype=mimetype)
     response.set_etag(sample.etag)
     response.headers["Cache-Control"] = "private, no-cache"
     return response

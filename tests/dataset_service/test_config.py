@@ -27,6 +27,11 @@ SETTINGS = [
     ("database_url", "DATABASE_URL", "postgresql+psycopg://app@db/labels", "postgresql+psycopg://app@db/labels"),
     ("secret_key", "SECRET_KEY", "s3cret", "s3cret"),
     ("token_max_age_s", "TOKEN_MAX_AGE_S", "600", 600),
+    ("session_lifetime_s", "SESSION_LIFETIME_S", "3600", 3600),
+    ("trusted_proxies", "TRUSTED_PROXIES", "1", 1),
+    ("login_failures_per_user", "LOGIN_FAILURES_PER_USER", "3", 3),
+    ("login_failures_per_address", "LOGIN_FAILURES_PER_ADDRESS", "50", 50),
+    ("login_window_s", "LOGIN_WINDOW_S", "300", 300),
     ("s3_endpoint_url", "S3_ENDPOINT_URL", "https://s3.internal:9000", "https://s3.internal:9000"),
     ("s3_region", "S3_REGION", "eu-west-3", "eu-west-3"),
     ("s3_access_key", "S3_ACCESS_KEY", "key", "key"),
@@ -35,6 +40,7 @@ SETTINGS = [
     ("s3_ca_bundle", "S3_CA_BUNDLE", "/etc/ssl/ca.pem", "/etc/ssl/ca.pem"),
     ("worker_url", "WORKER_URL", "http://worker:8090", "http://worker:8090"),
     ("worker_timeout_s", "WORKER_TIMEOUT_S", "3.5", 3.5),
+    ("worker_token", "WORKER_TOKEN", "w0rker-t0ken", "w0rker-t0ken"),
     ("broker_url", "CELERY_BROKER_URL", "redis://broker:6379/1", "redis://broker:6379/1"),
     ("job_queue", "CELERY_QUEUE", "sync-jobs", "sync-jobs"),
     ("job_stale_after_s", "JOB_STALE_AFTER_S", "45", 45.0),
@@ -42,6 +48,8 @@ SETTINGS = [
     ("thumbnail_cache_mb", "THUMBNAIL_CACHE_MB", "64", 64),
     ("max_image_bytes", "MAX_IMAGE_BYTES", "1048576", 1048576),
     ("max_upload_bytes", "MAX_UPLOAD_BYTES", "2097152", 2097152),
+    ("max_image_pixels", "MAX_IMAGE_PIXELS", "40000000", 40_000_000),
+    ("allow_file_datasets", "ALLOW_FILE_DATASETS", "true", True),
     ("testing", "TESTING", "true", True),
 ]
 

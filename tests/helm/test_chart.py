@@ -5,6 +5,7 @@ no cluster) and kubernetes-validate (the Kubernetes OpenAPI schemas it ships).
 """
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
 import helm_python as helm
@@ -20,9 +21,12 @@ GPU = "nvidia.com/gpu"
 # The oldest Kubernetes the chart supports and the newest whose schemas kubernetes-validate ships.
 KUBE_VERSIONS = ("1.29.0", latest_version())
 
-GPU_AND_INGRESS = {  # also an HTTPS object store with a private CA
+MONITORING = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}
+GPU_AND_INGRESS = {  # also an HTTPS object store with a private CA, the worker's buckets, another peer of the worker
     "s3": {"endpointUrl": "https://s3.internal:9000", "caBundle": {"configMap": "corp-ca", "key": "root.pem"}},
+    "networkPolicy": {"extraInferenceFrom": [MONITORING]},
     "inference": {
+        "buckets": ["photos", "scans.2026"],
         "gpu": True,
         "replicas": 3,
         "runtimeClassName": "nvidia",
@@ -123,6 +127,7 @@ def test_default_render_has_every_part(default_objects):
         ("Deployment", f"{name}-api"),
         ("Deployment", f"{name}-inference"),
         ("Deployment", f"{name}-jobs"),
+        ("NetworkPolicy", f"{name}-inference"),
         ("Secret", name),
         ("Service", f"{name}-api"),
         ("Service", f"{name}-inference"),
@@ -200,7 +205,7 @@ def test_settings_reach_the_processes(default_objects):
     assert config["S3_PATH_STYLE"] == "true"
 
     secret = by_kind(default_objects, "Secret")[name]
-    assert set(secret["data"]) == {"DATABASE_URL", "SECRET_KEY", "S3_ACCESS_KEY", "S3_SECRET_KEY"}
+    assert set(secret["data"]) == {"DATABASE_URL", "SECRET_KEY", "S3_ACCESS_KEY", "S3_SECRET_KEY", "WORKER_TOKEN"}
     assert secret["data"]["SECRET_KEY"]  # generated when appSecretKey is empty
 
     for component in ("api", "jobs"):
@@ -228,6 +233,63 @@ def test_a_private_ca_of_the_object_store_reaches_every_pod_that_talks_to_it(def
         assert "s3-ca" not in {v["name"] for v in plain["spec"]["template"]["spec"]["volumes"]}
     inference_env = {e["name"] for e in only_container(deployment(default_objects, "inference"))["env"]}
     assert "S3_PATH_STYLE" in inference_env  # the worker addresses the store like the api does
+
+
+def env_of(objects: list[dict], component: str) -> dict[str, dict]:
+    return {e["name"]: e for e in only_container(deployment(objects, component))["env"]}
+
+
+def test_the_worker_token_reaches_the_api_the_jobs_and_the_worker(chart, default_objects):
+    name = f"{RELEASE}-dataset-service"
+    secret = by_kind(default_objects, "Secret")[name]["data"]
+    assert len(base64.b64decode(secret["WORKER_TOKEN"])) >= 32  # generated when workerToken is empty
+    for component in ("api", "jobs"):  # they take the whole Secret, WORKER_TOKEN with it
+        assert {"secretRef": {"name": name}} in only_container(deployment(default_objects, component))["envFrom"]
+    token = env_of(default_objects, "inference")["WORKER_TOKEN"]
+    assert token == {"name": "WORKER_TOKEN", "valueFrom": {"secretKeyRef": {"name": name, "key": "WORKER_TOKEN"}}}
+
+    given = render(chart, {"workerToken": "a-token-of-our-own"})
+    assert base64.b64decode(by_kind(given, "Secret")[name]["data"]["WORKER_TOKEN"]) == b"a-token-of-our-own"
+    # A new token rolls the pods on both sides of it.
+    for component in ("api", "jobs", "inference"):
+        annotations = [deployment(o, component)["spec"]["template"]["metadata"]["annotations"] for o in (default_objects, given)]
+        assert annotations[0]["checksum/secret"] != annotations[1]["checksum/secret"]
+
+
+def test_the_workers_buckets_come_from_the_values(default_objects, gpu_objects):
+    assert "WORKER_BUCKETS" not in env_of(default_objects, "inference")  # any bucket: the embedded default
+    assert env_of(gpu_objects, "inference")["WORKER_BUCKETS"] == {"name": "WORKER_BUCKETS", "value": "photos,scans.2026"}
+
+
+def test_only_the_api_and_the_jobs_may_reach_the_inference_pods(objects):
+    [policy] = by_kind(objects, "NetworkPolicy").values()
+    inference = deployment(objects, "inference")["spec"]["template"]
+    assert policy["spec"]["podSelector"]["matchLabels"].items() <= inference["metadata"]["labels"].items()
+    assert policy["spec"]["policyTypes"] == ["Ingress"]  # egress (the object store) stays open
+    [rule] = policy["spec"]["ingress"]
+    port = only_container(deployment(objects, "inference"))["ports"][0]["containerPort"]
+    assert rule["ports"] == [{"port": port, "protocol": "TCP"}]
+    peers = [peer["podSelector"]["matchLabels"] for peer in rule["from"] if "podSelector" in peer]
+    reached = {
+        component for component in ("api", "jobs", "inference")
+        if any(p.items() <= deployment(objects, component)["spec"]["template"]["metadata"]["labels"].items() for p in peers)
+    }
+    assert reached == {"api", "jobs"} and len(peers) == 2
+    # No policy selects the api pods: the ingress (or anyone) reaches them as before.
+    api_labels = deployment(objects, "api")["spec"]["template"]["metadata"]["labels"]
+    assert not policy["spec"]["podSelector"]["matchLabels"].items() <= api_labels.items()
+
+
+def test_further_peers_of_the_inference_pods_come_from_the_values(default_objects, gpu_objects):
+    def others(objects):
+        [policy] = by_kind(objects, "NetworkPolicy").values()
+        return [peer for peer in policy["spec"]["ingress"][0]["from"] if "podSelector" not in peer]
+
+    assert others(default_objects) == [] and others(gpu_objects) == [MONITORING]
+
+
+def test_the_network_policy_can_be_turned_off(chart):
+    assert by_kind(render(chart, {"networkPolicy": {"enabled": False}}), "NetworkPolicy") == {}
 
 
 def test_existing_secret_replaces_the_charts_secret(chart):
@@ -331,8 +393,12 @@ def test_schema_accepts_the_defaults_and_the_gpu_values(chart):
         ({"image": {"pullPolicy": "Sometimes"}}, "/image/pullPolicy"),
         ({"replicaCount": 2}, "replicaCount"),
         ({"database": {"url": ""}}, "/database/url"),
+        ({"inference": {"buckets": "photos"}}, "/inference/buckets"),
+        ({"inference": {"buckets": ["s3://photos"]}}, "/inference/buckets"),
+        ({"networkPolicy": {"enabled": "yes"}}, "/networkPolicy/enabled"),
     ],
-    ids=["replicas-string", "negative-replicas", "gpu-not-bool", "probe-removed", "pull-policy", "unknown-key", "no-database"],
+    ids=["replicas-string", "negative-replicas", "gpu-not-bool", "probe-removed", "pull-policy", "unknown-key", "no-database",
+         "buckets-not-a-list", "bucket-not-a-name", "network-policy-not-bool"],
 )
 def test_schema_rejects_bad_values(chart, values, where):
     with pytest.raises(helm.HelmValuesError, match=where):

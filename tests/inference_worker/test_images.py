@@ -1,5 +1,7 @@
 import base64
+import warnings
 
+import cv2
 import numpy as np
 import pytest
 
@@ -7,6 +9,7 @@ from inference_worker import errors
 from inference_worker.images import DecodeCache, ImageLoader, decode_image, parse_image_uri
 from storage.errors import AccessDenied, StoreUnavailable
 from tests.inference_worker.conftest import disc_image, encode_png
+from tests.storage.bombs import png_bomb
 
 
 def loader_for(store, max_bytes=10_000_000, max_pixels=10_000_000):
@@ -39,6 +42,16 @@ def test_pixel_and_byte_limits():
         decode_image(png, max_pixels=199 * 100)
     with pytest.raises(errors.BadRequest, match="bytes"):
         loader_for(None, max_bytes=100).from_base64(base64.b64encode(png).decode())
+
+
+@pytest.mark.parametrize("side", [13_000, 20_000])  # over Pillow's warning threshold; over its error threshold
+def test_decompression_bombs_are_refused_from_the_header_and_pillow_never_warns(side, monkeypatch):
+    monkeypatch.setattr(cv2, "imdecode", lambda *a: pytest.fail("the bomb was handed to the decoder"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # Pillow's DecompressionBombWarning would escape as an error
+        with pytest.raises(errors.BadRequest, match="limit of 40000000") as caught:
+            decode_image(png_bomb(side, side), max_pixels=40_000_000)
+    assert caught.value.code == "image_too_large"
 
 
 def test_uri_images_are_decoded_once_per_etag(memory_store):

@@ -1,11 +1,13 @@
-"""The embedded SeaweedFS: port derivation, the weed binary, start-up refusals."""
+"""The embedded SeaweedFS: port derivation, the weed binary, start-up refusals, a fast stop that keeps the data."""
 
 from __future__ import annotations
 
 import json
 import socket
 import stat
+import time
 
+import boto3
 import pytest
 
 from storage.errors import StoreUnavailable
@@ -84,7 +86,8 @@ def test_command_and_identities(tmp_path):
     server = SeaweedFS(tmp_path, 8333, "key", "secret")
     command = server.command()
     for flag in ("-ip.bind=127.0.0.1", "-s3.port=8333", "-master.port=9550", "-volume.port=10774",
-                 "-filer.port=11992", "-s3.port.iceberg=0", "-s3.port.lance=0", "-s3.port.grpc=18333"):
+                 "-filer.port=11992", "-s3.port.iceberg=0", "-s3.port.lance=0", "-s3.port.grpc=18333",
+                 "-master.electionTimeout=1s"):
         assert flag in command
     server._write_identities()
     path = tmp_path / "s3-identities.json"
@@ -92,3 +95,37 @@ def test_command_and_identities(tmp_path):
     identity = json.loads(path.read_text())["identities"][0]
     assert identity["credentials"] == [{"accessKey": "key", "secretKey": "secret"}]
     assert server.endpoint_url == "http://127.0.0.1:8333"
+
+
+def test_bound_to_every_interface_it_is_reached_on_loopback(tmp_path):
+    server = SeaweedFS(tmp_path, 8333, "key", "secret", host="0.0.0.0")
+    assert "-ip.bind=0.0.0.0" in server.command() and "-ip=127.0.0.1" in server.command()
+    assert server.endpoint_url == "http://127.0.0.1:8333"
+
+
+@pytest.mark.slow
+def test_stop_is_fast_and_keeps_what_was_written(tmp_path):
+    server = SeaweedFS(tmp_path, free_port_base(), "key", "secret")
+    server.start(timeout=60)
+    try:
+        client = boto3.client("s3", endpoint_url=server.endpoint_url, region_name="us-east-1",
+                              aws_access_key_id="key", aws_secret_access_key="secret")
+        client.create_bucket(Bucket="kept")
+        client.put_object(Bucket="kept", Key="a.txt", Body=b"written just before the stop")
+        client.put_object(Bucket="kept", Key="gone.txt", Body=b"deleted just before the stop")
+        client.delete_object(Bucket="kept", Key="gone.txt")
+
+        started = time.monotonic()
+        server.stop()
+        assert time.monotonic() - started < 1
+        assert not server.running and busy_ports("127.0.0.1", server.ports.all()) == []
+
+        # Same ports, same data folder: the master's state is kept per port, as `make run` restarts.
+        started = time.monotonic()
+        server.start(timeout=60)
+        restart_s = time.monotonic() - started
+        assert client.get_object(Bucket="kept", Key="a.txt")["Body"].read() == b"written just before the stop"
+        assert [item["Key"] for item in client.list_objects_v2(Bucket="kept")["Contents"]] == ["a.txt"]
+        assert restart_s < 10  # with the default 10 s election timeout a restart took 15-20 s
+    finally:
+        server.stop()

@@ -19,6 +19,7 @@ from ..bulk import insert_samples, record_listed, update_samples
 from ..input_folder import input_folder
 from ..jobs import SYNC_COUNTS, SYNC_PROGRESS
 from ..object_reads import Reads
+from ..versions import published_roots
 from .pipeline import BatchWriter, JobReport, Window, transaction
 from .planning import Candidate, PagePlan, page_candidates, plan_page, stored_by_keys, xml_to_import
 from .sizes import read_sizes
@@ -49,6 +50,7 @@ class Synchronizer:
             dataset = session.get(Dataset, job.dataset_id)
             self.dataset_id = dataset.id
             folder = input_folder(dataset, config.store_settings)
+            self.published = published_roots(session, dataset)  # a version's files are no samples
             self.started_at = utcnow()
             # A dataset with no sample yet (its first sync) has nothing to compare with or delete:
             # its pages are inserted without lookups and only XML keys are recorded.
@@ -75,7 +77,7 @@ class Synchronizer:
                 self.forget_listed(quietly=True)
             imported = time.monotonic()
             self.job.stage = STAGES[2]
-            read_sizes(reads, self.job, self.make_session, self.dataset_id)
+            read_sizes(reads, self.job, self.make_session, self.dataset_id, self.config.max_image_pixels)
         log.info("sync job %s: listed, compared and imported in %.1f s, sizes read in %.1f s; %s",
                  self.job.job_id, imported - started, time.monotonic() - imported, self.job.counts)
 
@@ -94,6 +96,7 @@ class Synchronizer:
         mark = time.monotonic()
         for page in listing.pages(self.store, self.config.store_settings, self.root, PAGE_SIZE):
             spent["waiting for the listing"] += time.monotonic() - mark
+            page = [o for o in page if not o.key.startswith(self.published)]
             self.job.check()
             images = {o.key: o for o in page if is_image_key(o.key)}
             xml = {o.key: o.etag for o in page if is_annotation_key(o.key)}
@@ -106,7 +109,7 @@ class Synchronizer:
             self.job.advance("listed", len(images))
             spent["comparing and writing pages"] += time.monotonic() - mark
             mark = time.monotonic()
-            self.queue_imports(reads, imports, ready)
+            self.queue_imports(reads, imports, ready, {o.key: o.size for o in page if is_annotation_key(o.key)})
             self.job.advance("processed", len(images))
             spent["waiting for XML reads"] += time.monotonic() - mark
             mark = time.monotonic()
@@ -191,10 +194,12 @@ class Synchronizer:
 
     # --- sibling XML ---
 
-    def queue_imports(self, reads: Reads, imports: Window, todo: list[tuple[Candidate, str]]) -> None:
-        """Fetch the XML to import; write what has arrived."""
+    def queue_imports(self, reads: Reads, imports: Window, todo: list[tuple[Candidate, str]], sizes: dict[str, int]) -> None:
+        """Fetch the XML to import, with the sizes this page lists (an XML of an earlier page has none);
+        write what has arrived."""
         if todo:
-            self.write_imports(imports.add(reads.submit(fetch_annotation, todo)))
+            items = [(candidate, etag, sizes.get(candidate.xml_key)) for candidate, etag in todo]
+            self.write_imports(imports.add(reads.submit(fetch_annotation, items)))
         self.write_imports(imports.ready())
 
     def write_imports(self, chunks: list[list[Fetched | None]], force: bool = False) -> None:

@@ -3,12 +3,14 @@ their first bytes, concurrently, and stored in batches."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.errors import ObjectNotFound
+from storage.images import DEFAULT_MAX_PIXELS
 
 from ...models import Sample
 from ..bulk import update_samples
@@ -24,19 +26,23 @@ samples = Sample.__table__
 SizeResult = tuple[int, str, Any]
 
 
-def read_sizes(reads: Reads, job: JobReport, make_session: sessionmaker[Session], dataset_id: int) -> None:
-    """Read the unknown image sizes with ranged GETs, concurrently; store them in batches."""
+def read_sizes(reads: Reads, job: JobReport, make_session: sessionmaker[Session], dataset_id: int,
+               max_pixels: int = DEFAULT_MAX_PIXELS) -> None:
+    """Read the unknown image sizes with ranged GETs, concurrently; store them in batches.
+
+    An image of more than `max_pixels` pixels gets an image error, as an unreadable one does."""
     window = Window()
+    read = partial(read_size, max_pixels=max_pixels)  # a partial of a module-level function: helper processes can run it
     for chunk in unsized(job, make_session, dataset_id):
-        write_sizes(job, make_session, window.add(reads.submit(read_size, chunk)))
+        write_sizes(job, make_session, window.add(reads.submit(read, chunk)))
     write_sizes(job, make_session, window.drain())
 
 
-def read_size(reader: PresignedReader, bucket: str, row: tuple[int, str, int]) -> SizeResult:
+def read_size(reader: PresignedReader, bucket: str, row: tuple[int, str, int], max_pixels: int = DEFAULT_MAX_PIXELS) -> SizeResult:
     """Read one image's size (in a reading thread, maybe of a helper process)."""
     sample_id, key, size = row
     try:
-        return sample_id, key, probe_size(reader, bucket, key, size)
+        return sample_id, key, probe_size(reader, bucket, key, size, max_pixels)
     except UndecodableImage as exc:
         return sample_id, key, str(exc)
     except ObjectNotFound:

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
-from storage.annotations import SOURCES, AnnotatedObject, Annotation, AnnotationError, read_annotation
+from storage.annotations import MAX_XML_BYTES, SOURCES, AnnotatedObject, Annotation, AnnotationError, read_annotation
 from storage.errors import ObjectNotFound
 
 from ...models import LABEL_NAME_MAX, AnnotationObject, Label, Sample, User, utcnow
@@ -38,17 +38,29 @@ class Fetched:
     error: str | None = None
 
 
-def fetch_annotation(reader: PresignedReader, bucket: str, item: tuple[Candidate, str]) -> Fetched | None:
-    """Fetch and parse one sibling XML (in a reading thread, maybe of a helper process)."""
-    candidate, etag = item
+def fetch_annotation(reader: PresignedReader, bucket: str, item: tuple[Candidate, str, int | None]) -> Fetched | None:
+    """Fetch and parse one sibling XML (in a reading thread, maybe of a helper process).
+
+    The item carries the XML's listed size when known: one over MAX_XML_BYTES is refused without
+    a read; otherwise the read stops one byte past the limit, so no XML is ever read whole."""
+    candidate, etag, size = item
+    if size is not None and size > MAX_XML_BYTES:
+        return Fetched(candidate, etag, problem=too_large(candidate.xml_key, f"{size} bytes"))
     try:
-        data = reader.get(bucket, candidate.xml_key)
+        data = reader.first_bytes(bucket, candidate.xml_key, MAX_XML_BYTES + 1)
     except ObjectNotFound:  # deleted since it was listed
         return None
+    if len(data) > MAX_XML_BYTES:
+        return Fetched(candidate, etag, problem=too_large(candidate.xml_key, f"over {MAX_XML_BYTES} bytes"))
     try:
         return Fetched(candidate, etag, annotation=read_annotation(data, candidate.xml_key))
     except AnnotationError as exc:
         return Fetched(candidate, etag, problem=str(exc))
+
+
+def too_large(xml_key: str, size: str) -> str:
+    """Say that an XML is over the size limit, as the parser would."""
+    return f"{xml_key}: file is {size}, larger than the {MAX_XML_BYTES} byte limit"
 
 
 class Lookups:

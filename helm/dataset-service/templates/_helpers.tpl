@@ -165,7 +165,7 @@ the values that feed it, not the rendered Secret, whose generated SECRET_KEY dif
 {{- define "dataset-service.configChecksums" -}}
 checksum/config: {{ include (print .Template.BasePath "/configmap.yaml") . | sha256sum }}
 {{- if not .Values.existingSecret }}
-checksum/secret: {{ toJson (list .Values.database .Values.s3 .Values.appSecretKey) | sha256sum }}
+checksum/secret: {{ toJson (list .Values.database .Values.s3 .Values.appSecretKey .Values.workerToken) | sha256sum }}
 {{- end }}
 {{- end }}
 

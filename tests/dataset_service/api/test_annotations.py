@@ -2,12 +2,16 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
+from marshmallow import ValidationError
 
+from dataset_service.schemas import AnnotationIn
 from storage.annotations import read_annotation
 from tests.dataset_service.conftest import app_with, as_user, make_user
 from tests.dataset_service.factories import add_sample
+from tests.storage.bombs import png_bomb
 
 SQUARE = [[10, 10], [40, 10], [40, 30], [10, 30]]
 
@@ -188,3 +192,31 @@ def test_a_save_reads_and_writes_each_row_once(app, labeler, dataset):
     assert len(selects_of("annotation_objects")) == 1, statements
     assert len([s for s in statements if s.lstrip().upper().startswith("UPDATE SAMPLES")]) == 2, statements
     assert len(statements) <= 14, "\n".join(statements)
+
+
+def test_a_save_on_a_decompression_bomb_is_422_not_500(app, labeler, dataset, s3_server):
+    s3_server.store.put(bucket_of(dataset), "cats/bomb.png", png_bomb(20_000, 20_000))
+    sample_id = add_sample(app, dataset["id"], "cats/bomb.png", width=None, height=None)  # the sync could not size it
+    response = labeler.put(f"/api/v1/samples/{sample_id}/annotation", json={"revision": 0, "objects": [{"label": "cat", "points": SQUARE}]})
+    assert response.status_code == 422, response.get_json()
+    assert "pixels" in response.get_json()["message"]
+    assert labeler.get(f"/api/v1/samples/{sample_id}/annotation").get_json()["revision"] == 0
+
+
+def test_a_save_of_too_many_points_in_all_is_422_before_they_are_read(app, labeler, dataset):
+    sample_id = new_sample(app, dataset)
+    ring = [[i % 60, i % 40] for i in range(10_000)]
+    started = time.monotonic()
+    response = labeler.put(f"/api/v1/samples/{sample_id}/annotation", json={
+        "revision": 0, "objects": [{"label": "cat", "points": ring}] * 11})
+    assert response.status_code == 422, response.get_json()
+    assert "110000 points" in response.get_json()["fields"]["objects"][0]
+    assert time.monotonic() - started < 5  # 40 such objects took 39 s to save
+
+
+def test_a_save_may_hold_max_save_points_in_all():
+    ring = [[i % 60, i % 40] for i in range(10_000)]
+    assert len(AnnotationIn().load({"revision": 0, "objects": [{"label": "cat", "points": ring}] * 10})["objects"]) == 10
+    with pytest.raises(ValidationError) as caught:
+        AnnotationIn().load({"revision": 0, "objects": [{"label": "cat", "points": ring}] * 10 + [{"label": "cat", "points": SQUARE}]})
+    assert list(caught.value.messages) == ["objects"]

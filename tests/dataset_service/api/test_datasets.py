@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.dataset_service.conftest import Api, app_with
 from tests.dataset_service.factories import add_sample, label_sample
 
 
@@ -114,3 +115,19 @@ def test_unknown_dataset_is_404(admin):
     response = admin.get("/api/v1/datasets/999999")
     assert response.status_code == 404
     assert response.get_json()["error"] == "not_found"
+
+
+def test_file_paths_are_refused_unless_allowed(app, admin, bucket, tmp_path):
+    folder = f"file://{tmp_path}/images/"
+    for body, field in (({"input_path": folder}, "input_path"), ({"input_path": f"s3://{bucket}/x/", "output_path": folder}, "output_path")):
+        response = admin.post("/api/v1/datasets", json={"name": f"files-{field}", **body})
+        assert response.status_code == 422, response.get_json()
+        assert "ALLOW_FILE_DATASETS" in response.get_json()["fields"][field][0]
+    dataset_id = admin.post("/api/v1/datasets", json={"name": "files-s3", "input_path": f"s3://{bucket}/x/"}).get_json()["id"]
+    response = admin.patch(f"/api/v1/datasets/{dataset_id}", json={"output_path": folder})
+    assert response.status_code == 422 and "output_path" in response.get_json()["fields"]
+
+    allowed = Api(app_with(app, allow_file_datasets=True).test_client(), admin.token)
+    response = allowed.post("/api/v1/datasets", json={"name": "files-allowed", "input_path": folder})
+    assert response.status_code == 201 and response.get_json()["input_path"] == folder
+    assert allowed.patch(f"/api/v1/datasets/{dataset_id}", json={"output_path": folder}).status_code == 200

@@ -5,6 +5,7 @@ import io
 
 from tests.dataset_service.conftest import image_bytes
 from tests.dataset_service.factories import add_sample
+from tests.storage.bombs import png_bomb
 
 
 def upload(api, dataset_id, files):
@@ -96,3 +97,25 @@ def test_infer_with_worker_down_is_503_quickly(app, labeler, dataset):
     assert time.monotonic() - started < 5
     response = labeler.post(f"/api/v1/samples/{sample_id}/infer", json={"points": [[1, 1], [5, 5]]})
     assert response.status_code == 422 and "points" in response.get_json()["fields"]
+
+
+def test_upload_of_a_decompression_bomb_is_413_naming_files(labeler, dataset, s3_server):
+    bucket = dataset["input_path"].split("/")[2]
+    before = listed(s3_server, bucket, "cats/")
+    response = upload(labeler, dataset["id"], [("good.png", image_bytes()), ("bomb.png", png_bomb(20_000, 20_000))])
+    assert response.status_code == 413, response.get_json()
+    body = response.get_json()
+    assert "bomb.png" in body["message"] and "MAX_IMAGE_PIXELS" in body["message"]
+    assert "pixels" in body["fields"]["files"][0]
+    assert listed(s3_server, bucket, "cats/") == before
+
+
+def test_upload_pixel_limit_is_max_image_pixels(labeler, dataset, app):
+    config = app.config["SERVICE"]
+    app.config["SERVICE"] = config.replace(max_image_pixels=100 * 100)
+    try:
+        assert upload(labeler, dataset["id"], [("ok.png", image_bytes(100, 100))]).status_code == 201
+        response = upload(labeler, dataset["id"], [("wide.png", image_bytes(101, 100))])
+        assert response.status_code == 413 and "10100 pixels" in response.get_json()["message"]
+    finally:
+        app.config["SERVICE"] = config

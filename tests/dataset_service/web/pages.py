@@ -6,6 +6,7 @@ import re
 
 from sqlalchemy import select
 
+from dataset_service.auth import session_claims
 from dataset_service.models import User
 from tests.dataset_service.conftest import PASSWORD
 
@@ -28,11 +29,11 @@ def signed_in(app, username: str = "admin"):
     """Return a test client whose page session is the user's (no form, no password check), and
     its CSRF token."""
     with app.extensions["db_sessionmaker"]() as session:
-        user_id = session.scalar(select(User.id).where(User.username == username))
-    assert user_id is not None, f"no user {username!r}"
+        user = session.scalar(select(User).where(User.username == username))
+    assert user is not None, f"no user {username!r}"
     client = app.test_client()
     with client.session_transaction() as page_session:
-        page_session["uid"] = user_id
+        page_session.update(session_claims(user))
     return client, csrf_token(client, "/")
 
 

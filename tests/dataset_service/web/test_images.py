@@ -7,12 +7,13 @@ import time
 from pathlib import Path
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageFile
 
 from dataset_service.services import thumbnails
 from tests.dataset_service.conftest import image_bytes
 from tests.dataset_service.factories import add_sample
 from tests.dataset_service.web.pages import signed_in
+from tests.storage.bombs import png_bomb
 
 
 @pytest.fixture
@@ -125,3 +126,42 @@ def test_image_route_streams_the_image_to_logged_in_users(app, photo, client):
     response = browser.get(f"/samples/{photo['id']}/image")
     assert response.status_code == 200 and response.data == photo["bytes"] and response.mimetype == "image/jpeg"
     assert browser.get(f"/samples/{photo['id']}/image", headers={"If-None-Match": response.headers["ETag"]}).status_code == 304
+
+
+@pytest.fixture
+def no_decoding(monkeypatch):
+    """Fail the test if any pixel is decoded (a decoded bomb would cost gigabytes)."""
+    def load(self):
+        raise AssertionError("pixels were decoded")
+    monkeypatch.setattr(ImageFile.ImageFile, "load", load)
+
+
+def test_a_png_over_the_thumbnail_cap_is_refused_before_decoding(no_decoding):
+    legal = png_bomb(13_000, 13_000)  # 500 KB would cost 1.25 GB decoded
+    with pytest.raises(thumbnails.ThumbnailError, match="pixels"):
+        thumbnails.make_thumbnail(legal, max_pixels=200_000_000)
+    with pytest.raises(thumbnails.ThumbnailError, match="pixels"):
+        thumbnails.make_thumbnail(png_bomb(20_000, 20_000))
+
+
+def test_a_jpeg_decodes_reduced_where_another_format_is_over_the_cap(monkeypatch):
+    monkeypatch.setattr(thumbnails, "MAX_DECODED_PIXELS", 200_000)  # 800x600 is 480,000; at 1/2 scale 120,000
+    thumb = Image.open(io.BytesIO(thumbnails.make_thumbnail(image_bytes(800, 600, "JPEG"))))
+    assert thumb.size == (256, 192)
+    with pytest.raises(thumbnails.ThumbnailError, match="pixels"):
+        thumbnails.make_thumbnail(image_bytes(800, 600, "PNG"))
+
+
+def test_the_image_of_a_bomb_is_sent_as_it_is_without_decoding(no_decoding):
+    legal = png_bomb(13_000, 13_000)
+    assert thumbnails.without_orientation(legal) is legal
+
+
+def test_thumbnail_of_a_bomb_is_a_placeholder(app, admin, dataset, s3_server, no_decoding):
+    bucket = dataset["input_path"].split("/")[2]
+    for key, size in (("cats/legal.png", 13_000), ("cats/bomb.png", 20_000)):
+        s3_server.store.put(bucket, key, png_bomb(size, size))
+    client, _ = signed_in(app)
+    for key in ("cats/legal.png", "cats/bomb.png"):
+        response = client.get(f"/samples/{add_sample(app, dataset['id'], key)}/thumbnail")
+        assert response.status_code == 200 and response.mimetype == "image/svg+xml", key
