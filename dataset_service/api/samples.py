@@ -94,7 +94,8 @@ def get_annotation(sample_id):
 def put_annotation(data, sample_id):
     """Replace a sample's objects; a stale revision gets 409 with the current annotation."""
     sample, dataset = sample_and_dataset(sample_id)
-    result = annotations.save_annotation(db(), dataset, sample, data["revision"], data["objects"], current_user(), settings())
+    max_pixels = current_app.config["SERVICE"].max_image_pixels
+    result = annotations.save_annotation(db(), dataset, sample, data["revision"], data["objects"], current_user(), settings(), max_pixels)
     commit()
     return result
 

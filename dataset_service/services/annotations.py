@@ -21,7 +21,7 @@ from storage.factory import StoreSettings
 from ..errors import Conflict, Invalid, NotFound
 from ..models import AnnotationObject, Dataset, Label, Sample, User, utcnow
 from .annotation_files import write_sibling_xml
-from .image_probe import UndecodableImage, probe_size
+from .image_probe import DEFAULT_MAX_PIXELS, UndecodableImage, probe_size
 from .input_folder import InputFolder, input_folder
 from .labels import labels_by_name
 from .sample_objects import index_sample, load_objects
@@ -74,22 +74,23 @@ def _read_annotation(session: Session, sample_id: int) -> SampleAnnotation:
     return SampleAnnotation(first.revision, objects, first.username, first.saved_at, first.width, first.height)
 
 
-def ensure_size(session: Session, folder: InputFolder, sample: Sample) -> tuple[int, int]:
+def ensure_size(session: Session, folder: InputFolder, sample: Sample, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[int, int]:
     """Return the sample's image size, reading the image header once if it is not known yet."""
     if sample.width is None or sample.height is None:
         try:
-            sample.width, sample.height = probe_size(folder.store, folder.bucket, sample.key, sample.size)
+            sample.width, sample.height = probe_size(folder.store, folder.bucket, sample.key, sample.size, max_pixels)
         except UndecodableImage as exc:
             raise Invalid(f"The sample's image cannot be read: {exc}.") from None
     return sample.width, sample.height
 
 
 def save_annotation(
-    session: Session, dataset: Dataset, sample: Sample, revision: int, objects: list[dict[str, Any]], user: User, settings: StoreSettings
+    session: Session, dataset: Dataset, sample: Sample, revision: int, objects: list[dict[str, Any]], user: User, settings: StoreSettings,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> SampleAnnotation:
     """Replace the sample's objects if `revision` is current; write the sibling XML; flush."""
     folder = input_folder(dataset, settings)
-    width, height = ensure_size(session, folder, sample)
+    width, height = ensure_size(session, folder, sample, max_pixels)
     labels = labels_by_name(session, dataset.id)
     _validate(objects, labels, width, height)
     _claim_revision(session, sample, revision)

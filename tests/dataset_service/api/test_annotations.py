@@ -220,3 +220,12 @@ def test_a_save_may_hold_max_save_points_in_all():
     with pytest.raises(ValidationError) as caught:
         AnnotationIn().load({"revision": 0, "objects": [{"label": "cat", "points": ring}] * 10 + [{"label": "cat", "points": SQUARE}]})
     assert list(caught.value.messages) == ["objects"]
+
+
+def test_a_save_reads_an_unknown_size_within_the_configured_pixel_limit(app, labeler, dataset):
+    sample_id = add_sample(app, dataset["id"], "cats/a/one.png", width=None, height=None)  # a 64x48 image in the store
+    strict = as_user(app_with(app, max_image_pixels=1000), "lena")
+    response = strict.put(f"/api/v1/samples/{sample_id}/annotation", json={"revision": 0, "objects": [{"label": "cat", "points": SQUARE}]})
+    assert response.status_code == 422 and "more than the limit" in response.get_json()["message"], response.get_json()
+    relaxed = labeler.put(f"/api/v1/samples/{sample_id}/annotation", json={"revision": 0, "objects": [{"label": "cat", "points": SQUARE}]})
+    assert relaxed.status_code == 200 and (relaxed.get_json()["width"], relaxed.get_json()["height"]) == (64, 48)
