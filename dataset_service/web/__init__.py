@@ -5,7 +5,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Flask, redirect, render_template, request, url_for
 
-from . import accounts, csrf, datasets, images, labeling
+from . import accounts, api_docs, csrf, datasets, images, labeling
 
 # Templates and static files shared by every page blueprint (the app's own /static stays unused).
 assets = Blueprint("assets", __name__, template_folder="templates", static_folder="static", static_url_path="/assets")
@@ -22,7 +22,7 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
     csrf.init_app(app)
     app.register_blueprint(assets)
-    for module in (accounts, datasets, labeling, images):
+    for module in (accounts, datasets, labeling, images, api_docs):
         app.register_blueprint(module.blp)
     app.after_request(_page_headers)
 
