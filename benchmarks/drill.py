@@ -433,7 +433,9 @@ def check(admin: requests.Session, base: str, dataset_id: int, store, tally: Tal
         elif final["revision"] > revision and held not in tally.unknown.get(sample_id, []):
             lost += 1  # replaced by something no save whose answer was lost could have written
         key = admin.get(f"{base}/api/v1/samples/{sample_id}", timeout=30).json()["key"]
-        xml_differs += int(xml_shape(store, key) != held)
+        if (in_file := xml_shape(store, key)) != held:
+            xml_differs += 1
+            print(f"  XML unlike the database: {key} revision {final['revision']}: database {held}, file {in_file}", flush=True)
     keys = listed_keys(admin, base, dataset_id)
     expected = {f"{PREFIX}f{i % 10}/img{i:05d}.png" for i in range(images)}
     return {"lost writes": lost, "XML unlike the database": xml_differs,

@@ -28,7 +28,7 @@ from ..models import Dataset, Job, User, utcnow
 ACTIVE = ("queued", "running")
 # What a sync job reports: its progress counters and its counts.
 SYNC_PROGRESS = ("listed", "processed", "sized")
-SYNC_COUNTS = ("added", "updated", "deleted", "unchanged", "annotations_imported", "errors")
+SYNC_COUNTS = ("added", "updated", "deleted", "unchanged", "annotations_imported", "xml_restored", "errors")
 # What a new job of a kind shows before its runner reports anything.
 INITIAL = {
     "sync": (dict.fromkeys(SYNC_PROGRESS, 0), dict.fromkeys(SYNC_COUNTS, 0)),

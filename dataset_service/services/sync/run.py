@@ -20,6 +20,7 @@ from ..input_folder import input_folder
 from ..jobs import SYNC_COUNTS, SYNC_PROGRESS
 from ..object_reads import Reads
 from ..versions import published_roots
+from .missing_xml import restore as restore_missing_xml
 from .pipeline import BatchWriter, JobReport, Window, transaction
 from .planning import Candidate, PagePlan, page_candidates, plan_page, stored_by_keys, xml_to_import
 from .sizes import read_sizes
@@ -121,6 +122,8 @@ class Synchronizer:
         self.job.stage = STAGES[1]
         self.write_imports(imports.drain(), force=True)
         self.writer.close()
+        if not self.first:  # a first sync knows only the XML it listed
+            restore_missing_xml(self.job, self.make_session, self.config, self.dataset_id)
         log.info("sync job %s: imports written %.1f s after the listing", self.job.job_id, time.monotonic() - listed_at)
 
     def apply_page(self, images: dict[str, ObjectInfo], xml: dict[str, str], first_key: str | None) -> list[tuple[Candidate, str]]:
