@@ -14,7 +14,7 @@ IMAGES ?= api worker
 ROLE ?= labeler
 
 .DEFAULT_GOAL := help
-.PHONY: help venv system-deps run test test-fast lint screenshots bench-filters bench-sync bench-inference drill train evaluate lint-chart images user clean
+.PHONY: help venv system-deps run test test-fast lint screenshots bench-filters bench-sync bench-publish bench-inference drill train evaluate lint-chart images user clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-16s %s\n", $$1, $$2}'
@@ -53,6 +53,9 @@ bench-filters: venv ## Benchmark the sample filters on 1,000,000 samples in Post
 
 bench-sync: venv ## Benchmark Synchronize Data Source on 100,000 objects in SeaweedFS
 	$(PY) -m benchmarks.sync
+
+bench-publish: venv ## Benchmark publish, diff and the COCO and VOC exports on 100,000 samples (ARGS="--samples 20000")
+	$(PY) -m benchmarks.publish $(ARGS)
 
 bench-inference: venv ## Benchmark the inference worker's HTTP latency and throughput
 	$(PY) -m benchmarks.inference

@@ -394,10 +394,6 @@ def create_dataset(admin: requests.Session, base: str) -> int:
     return response.json()["id"]
 
 
-def job_of(body: dict) -> dict:
-    return body.get("job", body)
-
-
 def sync_to_the_end(admin: requests.Session, base: str, dataset_id: int, timeout: float = 300) -> dict:
     """Start syncs until one completes (an earlier one may be a killed job going stale)."""
     deadline = time.monotonic() + timeout
@@ -405,7 +401,7 @@ def sync_to_the_end(admin: requests.Session, base: str, dataset_id: int, timeout
         try:
             response = admin.post(f"{base}/api/v1/datasets/{dataset_id}/sync", timeout=REQUEST_TIMEOUT_S)
             if response.status_code == 202:
-                job = job_of(response.json())
+                job = response.json()
                 while job["status"] in ("queued", "running") and time.monotonic() < deadline:
                     time.sleep(0.5)
                     job = admin.get(f"{base}/api/v1/jobs/{job['id']}", timeout=REQUEST_TIMEOUT_S).json()

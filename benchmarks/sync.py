@@ -115,26 +115,26 @@ def boto_client(endpoint: str):
                                           aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY)
 
 
-def start_seaweedfs() -> SeaweedFS:
-    """Start SeaweedFS on the port it used last time when that is free, else on new free ports."""
-    VAR.mkdir(parents=True, exist_ok=True)
-    port_file = VAR / "s3-port"
+def start_seaweedfs(var: Path = VAR) -> SeaweedFS:
+    """Start SeaweedFS (its data under `var`) on the port it used last time when that is free, else on new free ports."""
+    var.mkdir(parents=True, exist_ok=True)
+    port_file = var / "s3-port"
     port = int(port_file.read_text()) if port_file.exists() else 0
     if not port or busy_ports("127.0.0.1", derive_ports(port).all()):
         port = free_port_base()
     port_file.write_text(str(port))
-    server = SeaweedFS(VAR / "seaweed", port, ACCESS_KEY, SECRET_KEY, volume_size_limit_mb=256)
+    server = SeaweedFS(var / "seaweed", port, ACCESS_KEY, SECRET_KEY, volume_size_limit_mb=256)
     started = time.perf_counter()
     server.start(timeout=120)
-    print(f"SeaweedFS on {server.endpoint_url} (data in {VAR / 'seaweed'}), ready in {time.perf_counter() - started:.1f} s", flush=True)
+    print(f"SeaweedFS on {server.endpoint_url} (data in {var / 'seaweed'}), ready in {time.perf_counter() - started:.1f} s", flush=True)
     return server
 
 
-def put_all(client, items, threads: int = 24) -> None:
+def put_all(client, items, threads: int = 24, bucket: str = BUCKET) -> None:
     """PUT (key, bytes) pairs concurrently."""
     def put(item):
         key, data = item
-        client.put_object(Bucket=BUCKET, Key=key, Body=data, ContentType="application/xml" if key.endswith(".xml") else "image/jpeg")
+        client.put_object(Bucket=bucket, Key=key, Body=data, ContentType="application/xml" if key.endswith(".xml") else "image/jpeg")
 
     with ThreadPoolExecutor(threads) as pool:
         for _ in pool.map(put, items):
@@ -294,9 +294,23 @@ def execute(job_id: int, database_url: str, endpoint: str) -> int:
         logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
     config = service_config(database_url, endpoint)
     run_job(job_id, make_sessionmaker(make_engine(database_url)), config)
-    print(json.dumps({"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                      "helpers_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
+    print(json.dumps({"peak_rss_mb": peak_rss_mb(), "helpers_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
     return 0
+
+
+def peak_rss_mb() -> float:
+    """Return this process's own peak RSS in MB: Linux's VmHWM. (getrusage's ru_maxrss is no good in a
+    child: exec carries over the peak of the parent it was forked from.)"""
+    try:
+        with open("/proc/self/status") as status:
+            for row in status:
+                if row.startswith("VmHWM:"):
+                    return int(row.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def check_samples(make_session, dataset_id: int) -> tuple[int, int, int]:

@@ -113,7 +113,7 @@ def annotate(name: str, pixels: np.ndarray) -> Annotation | None:
     height, width = pixels.shape[:2]
     colors = dict(LABELS)
     return Annotation(
-        filename=name, width=width, height=height,
+        filename=name, width=width, height=height, depth=1 if pixels.ndim == 2 else pixels.shape[2],
         objects=[
             AnnotatedObject(label=label, points=[(float(x), float(y)) for x, y in points], source="imported",
                             created_by="demo", mask_color=to_rgb(colors[label]))

@@ -160,6 +160,14 @@ class Sample(Base):
     # an "annotation-files" job rewrites it.
     xml_stale: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     error: Mapped[str | None] = mapped_column(Text)
+    # The image's channels (<size>/<depth>): from its sibling XML, else from the image's header.
+    depth: Mapped[int | None] = mapped_column(Integer)
+    # The sibling XML's own fields, written back as they came: {"folder", "source", "segmented",
+    # "attributes", "extensions"} (see storage.annotations.Annotation); None: a file of ours.
+    xml_header: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # What importing the sibling XML left out or overrode (objects outside the image, a wrong
+    # <size>), shown until a person saves the sample; a background job never rewrites its file.
+    xml_warning: Mapped[str | None] = mapped_column(Text)
 
     saved_by: Mapped[User | None] = relationship(lazy="joined")
 
@@ -212,7 +220,8 @@ class SyncListed(Base):
 
 
 class AnnotationObject(Base):
-    """One labeled object (a polygon) on a sample, with its authorship."""
+    """One labeled object on a sample: its shape as itself (see storage.annotations.SHAPES), its
+    PASCAL-VOC attributes, and its authorship."""
 
     __tablename__ = "annotation_objects"
 
@@ -227,6 +236,16 @@ class AnnotationObject(Base):
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     imported_by: Mapped[str | None] = mapped_column(String(NAME_MAX))
+    radius: Mapped[float | None] = mapped_column(Float)  # circles
+    pose: Mapped[str] = mapped_column(Text, default="Unspecified", server_default="Unspecified")
+    truncated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    occluded: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    difficult: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    confidence: Mapped[float | None] = mapped_column(Float)
+    properties: Mapped[dict[str, str] | None] = mapped_column(JSON)  # key -> value
+    parts: Mapped[list[Any] | None] = mapped_column(JSON)  # [{"name", "xmin", "ymin", "xmax", "ymax"}]
+    extra_shapes: Mapped[list[Any] | None] = mapped_column(JSON)  # [{"shape", "points", "radius"?}]
+    extensions: Mapped[list[str] | None] = mapped_column(JSON)  # elements of the file's object kept verbatim
 
     label: Mapped[Label] = relationship(lazy="joined")
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id], lazy="joined")
@@ -275,7 +294,12 @@ class DatasetVersion(Base):
     """A published, immutable snapshot of a dataset's working state, with its files under the output path."""
 
     __tablename__ = "dataset_versions"
-    __table_args__ = (UniqueConstraint("dataset_id", "name"), Index("ix_dataset_versions_dataset", "dataset_id", "id"))
+    __table_args__ = (
+        UniqueConstraint("dataset_id", "name"),
+        Index("ix_dataset_versions_dataset", "dataset_id", "id"),
+        # One current version per dataset.
+        Index("ux_dataset_versions_current", "dataset_id", unique=True, sqlite_where=text("is_current"), postgresql_where=text("is_current")),
+    )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
@@ -305,6 +329,13 @@ class DatasetVersion(Base):
     snapshot_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
+    # The version the working state was last made equal to: by its publish, or by "set as current".
+    is_current: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Published by a "set as current" to keep the working state it replaced (never made current by itself).
+    autosave: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The last "set-current" job asked to make this version current (how that job finds it; no
+    # foreign key: once the job is gone the id is only history).
+    current_job_id: Mapped[int | None] = mapped_column(Id)
 
     created_by: Mapped[User | None] = relationship()
     job: Mapped[Job | None] = relationship()
@@ -332,6 +363,8 @@ class VersionSample(Base):
     saved_by_id: Mapped[int | None] = mapped_column(Id)
     saved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     xml_etag: Mapped[str | None] = mapped_column(String(128))
+    depth: Mapped[int | None] = mapped_column(Integer)
+    xml_header: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class VersionObject(Base):
@@ -353,6 +386,16 @@ class VersionObject(Base):
     updated_by: Mapped[str | None] = mapped_column(String(NAME_MAX))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     imported_by: Mapped[str | None] = mapped_column(String(NAME_MAX))
+    radius: Mapped[float | None] = mapped_column(Float)
+    pose: Mapped[str] = mapped_column(Text, default="Unspecified", server_default="Unspecified")
+    truncated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    occluded: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    difficult: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    confidence: Mapped[float | None] = mapped_column(Float)
+    properties: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    parts: Mapped[list[Any] | None] = mapped_column(JSON)
+    extra_shapes: Mapped[list[Any] | None] = mapped_column(JSON)
+    extensions: Mapped[list[str] | None] = mapped_column(JSON)
 
 
 class VersionExport(Base):

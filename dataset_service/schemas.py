@@ -7,14 +7,14 @@ from datetime import datetime, timezone
 from flask_smorest.fields import Upload
 from marshmallow import EXCLUDE, INCLUDE, Schema, ValidationError, fields, pre_load, validate, validates_schema
 
-from storage.annotations import SOURCES
-from storage.annotations.geometry import number_text
+from storage.annotations import SOURCES, text_problem
 
 from .models import LABEL_NAME_MAX, NAME_MAX
 from .passwords import PASSWORD_MAX, PASSWORD_MIN, password_problem
 from .services.colors import COLOR_RE
 from .services.filters import CURSOR_MAX_CHARS
 from .services.users import ROLES, username_problem
+from .services.version_diff import CHANGES
 from .services.versions import EXPORT_FORMATS, NAME_RULE
 
 NAME = validate.Regexp(
@@ -229,6 +229,8 @@ class SampleOut(Schema):
     labeled_at = fields.DateTime(allow_none=True)
     revision = fields.Integer()
     error = fields.String(allow_none=True)
+    warning = fields.String(attribute="xml_warning", allow_none=True, metadata={
+        "description": "what importing the sibling XML left out or overrode (a wrong <size>, objects outside the image); gone once saved"})
 
 
 class SampleList(Schema):
@@ -250,33 +252,161 @@ class DeletedOut(Schema):
 # --- annotations ----------------------------------------------------------------------------
 
 Point = fields.List(fields.Float(allow_nan=False), validate=validate.Length(equal=2, error="a point is [x, y]"))
+MAX_SHAPE_POINTS = 10_000  # one shape's points
+MAX_SAVE_POINTS = 100_000  # one save's points in all: 40 objects of 10,000 points took an API thread 39 s
+TEXT_MAX = 1000  # characters of a pose, a property's key or value, a part's name
 
 
-class Polygon(fields.List):
-    """A polygon's points, open: a last point that repeats the first (a closed ring, as other tools
-    send it) is dropped, compared as the XML writes coordinates, before the length is checked."""
+def xml_text(empty_ok: bool = False) -> Callable[[str], None]:
+    """A validator refusing text the XML file could not give back as it is (the codec's rule)."""
+    return rule(lambda value: text_problem(value, empty_ok))
 
-    def _deserialize(self, value, attr, data, **kwargs) -> list:
-        points = super()._deserialize(value, attr, data, **kwargs)
-        if len(points) > 1 and [number_text(v) for v in points[0]] == [number_text(v) for v in points[-1]]:
-            return points[:-1]
-        return points
+
+class EmptyIfNone(fields.Dict):
+    """A map dumped as {} when the row holds none."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return super()._serialize(value or {}, attr, obj, **kwargs)
+
+
+class ListOrEmpty(fields.List):
+    """A list dumped as [] when the row holds none."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return super()._serialize(value or [], attr, obj, **kwargs)
+
+
+class PartIn(StrictSchema):
+    name = fields.String(required=True, validate=[validate.Length(min=1, max=TEXT_MAX), xml_text()])
+    xmin = fields.Float(required=True, allow_nan=False)
+    ymin = fields.Float(required=True, allow_nan=False)
+    xmax = fields.Float(required=True, allow_nan=False)
+    ymax = fields.Float(required=True, allow_nan=False)
+
+
+class PartOut(Schema):
+    """A VOC part of an object (e.g. a person's head): a name and a box."""
+
+    name = fields.String()
+    xmin, ymin, xmax, ymax = fields.Float(), fields.Float(), fields.Float(), fields.Float()
+
+
+def points_field(low: int, high: int, description: str, **kwargs) -> fields.List:
+    wanted = f"exactly {low}" if low == high else f"{low} to {high}"
+    return fields.List(Point, validate=validate.Length(min=low, max=high, error=f"needs {wanted} points"),
+                       metadata={"description": description}, **kwargs)
 
 
 class ObjectIn(StrictSchema):
-    id = fields.Integer(load_default=None, allow_none=True)
+    """What every shape of object carries in a save. A field left out keeps the object's stored value
+    (its default for a new object), so a client that does not know a field never resets it."""
+
+    id = fields.Integer(load_default=None, allow_none=True, metadata={"description": "the object's id as GET gave it; none: a new object"})
     label = fields.String(required=True, validate=validate.Length(min=1, max=LABEL_NAME_MAX))
-    shape = fields.String(load_default="polygon", validate=validate.OneOf(["polygon"]))
-    points = Polygon(Point, required=True, validate=validate.Length(min=3, max=10000, error="a polygon needs 3 to 10000 points"))
-    source = fields.String(load_default="manual", validate=validate.OneOf(SOURCES))
+    points = points_field(1, MAX_SHAPE_POINTS, "[x, y] pixels", required=True)
+    source = fields.String(validate=validate.OneOf(SOURCES), metadata={"description": "default for a new object: manual"})
+    pose = fields.String(validate=[validate.Length(min=1, max=TEXT_MAX), xml_text()], metadata={"description": "default Unspecified"})
+    truncated = fields.Boolean()
+    occluded = fields.Boolean()
+    difficult = fields.Boolean()
+    confidence = fields.Float(allow_none=True, allow_nan=False, validate=validate.Range(min=0, max=1))
+    properties = fields.Dict(
+        keys=fields.String(validate=[validate.Length(min=1, max=TEXT_MAX), xml_text()]),
+        values=fields.String(validate=[validate.Length(max=TEXT_MAX), xml_text(empty_ok=True)]),
+        validate=rule(lambda value: None if len(value) <= 100 else "at most 100 properties"),
+        metadata={"description": "free attributes, key -> value, any language; at most 100", "maxProperties": 100},
+    )
+    parts = fields.List(fields.Nested(PartIn), validate=validate.Length(max=100), metadata={"description": "VOC parts: a name and a box each"})
 
 
-MAX_SAVE_POINTS = 100_000  # one save's points in all: 40 objects of 10,000 points took an API thread 39 s
+class ObjectOut(Schema):
+    """What every shape of object carries, with who made it and when."""
+
+    id = fields.Integer()
+    label = fields.Function(lambda o: o.label.name, metadata={"type": "string"})
+    points = fields.List(fields.List(fields.Float()), metadata={"description": "[x, y] pixels"})
+    source = fields.String(validate=validate.OneOf(SOURCES))
+    pose = fields.String()
+    truncated = fields.Boolean()
+    occluded = fields.Boolean()
+    difficult = fields.Boolean()
+    confidence = fields.Float(allow_none=True)
+    properties = EmptyIfNone(keys=fields.String(), values=fields.String())
+    parts = ListOrEmpty(fields.Nested(PartOut))
+    extra_shapes = ListOrEmpty(fields.Dict(), metadata={
+        "description": "read only: further shape elements the file's object carried ({shape, points, radius}), written back as they are"})
+    created_by = fields.Function(lambda o: o.created_by.username if o.created_by else o.imported_by, metadata={"type": "string", "nullable": True})
+    created_at = fields.DateTime()
+    updated_by = fields.Function(lambda o: o.updated_by.username if o.updated_by else o.imported_by, metadata={"type": "string", "nullable": True})
+    updated_at = fields.DateTime()
+
+
+def shape_schemas(kind: str, points: tuple[int, int, str], circle: bool = False,
+                  stored: tuple[int, int, str] | None = None) -> tuple[type[Schema], type[Schema]]:
+    """Make the input and output schema of one shape: the common fields, `shape` fixed to its name,
+    the points it takes (and a circle's radius)."""
+    name = {"bndbox": "Box", "dashed": "Dashed", "polyline": "Polyline"}.get(kind, kind.capitalize())
+    shape_doc = {"metadata": {"description": f"`{kind}`"}}
+    extra_in: dict[str, fields.Field] = {}
+    extra_out: dict[str, fields.Field] = {}
+    if circle:
+        extra_in["radius"] = fields.Float(required=True, allow_nan=False, validate=validate.Range(min=0, min_inclusive=False),
+                                          metadata={"exclusiveMinimum": True})
+        extra_out["radius"] = fields.Float()
+    made_in = ObjectIn.from_dict({
+        "shape": fields.String(required=True, validate=validate.OneOf([kind]), **shape_doc),
+        "points": points_field(*points, required=True), **extra_in,
+    }, name=f"{name}In")
+    made_out = ObjectOut.from_dict({
+        "shape": fields.String(required=True, validate=validate.OneOf([kind]), **shape_doc),
+        "points": fields.List(fields.List(fields.Float()), validate=validate.Length(min=(stored or points)[0], max=(stored or points)[1]),
+                              metadata={"description": (stored or points)[2]}), **extra_out,
+    }, name=f"{name}Out")
+    return made_in, made_out
+
+
+# Each shape's schemas: the points it takes in a save (its rule beyond the count: `storage.annotations.geometry`).
+SHAPE_SCHEMAS = {
+    "polygon": shape_schemas("polygon", (3, MAX_SHAPE_POINTS, "3 or more distinct points, open (a last point repeating the first is dropped)")),
+    "bndbox": shape_schemas("bndbox", (2, 4, "two opposite corners, or the 4 corners clockwise from the top left (as GET gives them); min < max"),
+                            stored=(4, 4, "the 4 corners clockwise from the top left")),
+    "point": shape_schemas("point", (1, 1, "the point")),
+    "line": shape_schemas("line", (2, 2, "its two ends, apart")),
+    "polyline": shape_schemas("polyline", (2, MAX_SHAPE_POINTS, "2 or more points")),
+    "dashed": shape_schemas("dashed", (2, MAX_SHAPE_POINTS, "a dashed line: 2 or more points")),
+    "circle": shape_schemas("circle", (1, 1, "its centre"), circle=True),
+}
+
+
+class ShapeUnion(fields.Field):
+    """An object of any shape, read and written by the schema its `shape` names (the OpenAPI
+    document: oneOf the shapes' schemas, discriminated by `shape`). An object sent without `shape`
+    (an older client) keeps its stored shape, or is a polygon when new."""
+
+    def __init__(self, schemas: dict[str, type[Schema]], fallback: type[Schema] | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.schemas, self.fallback = schemas, fallback
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else self.schemas[value.shape]().dump(value)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, dict):
+            raise ValidationError("must be an object")
+        shape = value.get("shape")
+        if shape is None and self.fallback is not None:
+            return self.fallback().load(value)
+        if not isinstance(shape, str) or shape not in self.schemas:
+            raise ValidationError({"shape": [f"must be one of: {', '.join(self.schemas)}"]})
+        return self.schemas[shape]().load(value)
 
 
 class AnnotationIn(StrictSchema):
     revision = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=2**31 - 1))  # a 32-bit column
-    objects = fields.List(fields.Nested(ObjectIn), required=True, validate=validate.Length(max=2000))
+    objects = fields.List(
+        ShapeUnion({kind: pair[0] for kind, pair in SHAPE_SCHEMAS.items()}, fallback=ObjectIn), required=True,
+        validate=validate.Length(max=2000),
+    )
 
     @pre_load
     def limit_points(self, data, **kwargs):
@@ -289,25 +419,24 @@ class AnnotationIn(StrictSchema):
         return data
 
 
-class ObjectOut(Schema):
-    id = fields.Integer()
-    label = fields.Function(lambda o: o.label.name)
-    shape = fields.String()
-    points = fields.List(fields.List(fields.Float()))
-    source = fields.String()
-    created_by = fields.Function(lambda o: o.created_by.username if o.created_by else o.imported_by)
-    created_at = fields.DateTime()
-    updated_by = fields.Function(lambda o: o.updated_by.username if o.updated_by else o.imported_by)
-    updated_at = fields.DateTime()
+class FileOut(Schema):
+    """The sibling XML file's own fields, kept as imported (read only)."""
+
+    folder = fields.String()
+    source = fields.Dict(keys=fields.String(), values=fields.String())
+    segmented = fields.Boolean()
+    depth = fields.Integer(allow_none=True, metadata={"description": "the image's channels; none: unknown"})
 
 
 class AnnotationOut(Schema):
     revision = fields.Integer()
-    objects = fields.List(fields.Nested(ObjectOut))
+    objects = fields.List(ShapeUnion({kind: pair[1] for kind, pair in SHAPE_SCHEMAS.items()}))
     saved_by = fields.String(allow_none=True)
     saved_at = fields.DateTime(allow_none=True)
     width = fields.Integer(allow_none=True)
     height = fields.Integer(allow_none=True)
+    file = fields.Nested(FileOut, metadata={"description": "read only"})
+    warning = fields.String(allow_none=True, metadata={"description": "what importing the sibling XML left out or overrode; gone once saved"})
 
 
 class ErrorExtras(Schema):
@@ -375,10 +504,6 @@ class JobOut(Schema):
         return round((end - job.started_at).total_seconds(), 3)
 
 
-class JobEnvelope(Schema):
-    job = fields.Nested(JobOut)
-
-
 class JobList(Schema):
     total = fields.Integer()
     items = fields.List(fields.Nested(JobOut))
@@ -438,6 +563,8 @@ class VersionOut(Schema):
     created_at = fields.DateTime()
     finished_at = fields.DateTime(allow_none=True)
     job_id = fields.Integer(allow_none=True)
+    is_current = fields.Boolean(metadata={"description": "the version the working state was last made equal to (by its publish or set as current)"})
+    autosave = fields.Boolean(metadata={"description": "published by a set as current, holding the working state it replaced"})
 
 
 class VersionEnvelope(Schema):
@@ -460,8 +587,65 @@ class ExportOut(Schema):
     format = fields.String()
     folder_uri = fields.String()
     created_at = fields.DateTime()
+    job_id = fields.Integer(allow_none=True)
+    status = fields.Function(lambda e: e.job.status if e.job else None, metadata={"description": "its job's: downloadable once completed"})
 
 
 class ExportEnvelope(Schema):
     export = fields.Nested(ExportOut)
     job = fields.Nested(JobOut)
+
+
+class ExportList(Schema):
+    total = fields.Integer()
+    items = fields.List(fields.Nested(ExportOut))
+
+
+class DiffArgs(PageArgs):
+    to = fields.String(
+        required=True, validate=validate.Regexp(r"^(working|[0-9]{1,19})$", error="a version id, or 'working'"),
+        metadata={"description": "the version to compare with (its id), or `working`: the working state"},
+    )
+    change = fields.String(load_default=None, validate=validate.OneOf(CHANGES), metadata={"description": "list only these samples"})
+
+
+class ObjectChangeOut(Schema):
+    id = fields.Integer()
+    label = fields.String(allow_none=True)
+    shape = fields.String()
+    created_by = fields.String(allow_none=True)
+    updated_by = fields.String(allow_none=True)
+    updated_at = fields.DateTime(allow_none=True)
+
+
+class ChangedObjectOut(ObjectChangeOut):
+    before_label = fields.String(allow_none=True)
+    fields_ = fields.List(fields.String(), data_key="fields", attribute="fields", metadata={"description": "what changed: label, points, shape, ..."})
+
+
+class SampleObjectsOut(Schema):
+    added = fields.List(fields.Nested(ObjectChangeOut))
+    removed = fields.List(fields.Nested(ObjectChangeOut))
+    changed = fields.List(fields.Nested(ChangedObjectOut))
+
+
+class SampleChangeOut(Schema):
+    key = fields.String()
+    change = fields.String(metadata={"description": "added, deleted or changed"})
+    from_sample_id = fields.Integer(allow_none=True)
+    to_sample_id = fields.Integer(allow_none=True)
+    objects = Grouped(SampleObjectsOut)
+
+
+class DiffCounts(Schema):
+    added = fields.Integer()
+    deleted = fields.Integer()
+    changed = fields.Integer()
+
+
+class DiffOut(Schema):
+    source = fields.String(data_key="from", metadata={"description": "the version compared"})
+    target = fields.String(data_key="to", metadata={"description": "the version it is compared with, or working"})
+    counts = fields.Nested(DiffCounts)
+    total = fields.Integer(metadata={"description": "the samples the list pages over"})
+    items = fields.List(fields.Nested(SampleChangeOut))

@@ -71,11 +71,23 @@ def decode_reduced(image: ImageFile.ImageFile, size: tuple[int, int], max_pixels
 
 def image_size(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[int, int]:
     """Return (width, height) from an image's header, within the pixel limit."""
+    width, height, _ = image_header(data, max_pixels)
+    return width, height
+
+
+def image_header(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[int, int, int]:
+    """Return (width, height, depth) from an image's header, within the pixel limit; the depth is
+    its channels as PASCAL VOC's <depth> counts them (a palette image is a colour one: 3)."""
     with open_image(data, max_pixels) as image:
-        width, height = image.size
+        (width, height), depth = image.size, channels(image)
     if width <= 0 or height <= 0:
         raise UnreadableImage("image has no pixels")
-    return width, height
+    return width, height, depth
+
+
+def channels(image: Image.Image) -> int:
+    """Return an opened image's channels, read from its mode (nothing is decoded)."""
+    return 3 if image.mode == "P" else len(image.getbands())
 
 
 def _open(data: bytes, max_pixels: int) -> ImageFile.ImageFile:

@@ -9,7 +9,7 @@ from ..auth import current_user
 from ..errors import to_response
 from ..schemas import INT64_MAX, Error
 from . import auth, datasets, health, jobs, samples, versions
-from .openapi import ErrorResponses
+from .openapi import ErrorResponses, SchemasPlugin
 
 
 class ServiceApi(Api):
@@ -44,6 +44,7 @@ def init_app(app: Flask) -> Api:
     bearer = {"bearerAuth": {"type": "http", "scheme": "bearer"}}
     api = ServiceApi(app, spec_kwargs={
         "components": {"securitySchemes": bearer}, "security": [{"bearerAuth": []}], "extra_plugins": [ErrorResponses(PUBLIC_PATHS)],
+        "marshmallow_plugin": SchemasPlugin(),
     })
     for module in (auth, datasets, samples, jobs, versions):
         api.register_blueprint(module.blp, url_prefix="/api/v1", name=f"api_{module.blp.name}")

@@ -9,7 +9,7 @@ from flask import current_app
 from ..auth import current_user
 from ..db_session import db
 from ..jobs import reading, starting
-from ..schemas import JobEnvelope, JobList, JobOut, PageArgs
+from ..schemas import JobList, JobOut, PageArgs
 from ..services import annotation_files, datasets
 from .blueprint import Blueprint
 
@@ -23,21 +23,22 @@ def stale_after_s() -> float:
 
 @blp.post("/datasets/<int:dataset_id>/sync")
 @blp.admin_only
-@blp.response(202, JobEnvelope)
+@blp.response(202, JobOut)
 def sync_dataset(dataset_id):
-    """Synchronize the dataset with its input path, as a job; while one runs, return that one."""
+    """Synchronize the dataset with its input path, as a job; while one runs, return that one (the
+    answer is the job, as `GET /jobs/{id}` gives it)."""
     dataset = datasets.get_dataset(db(), dataset_id)
-    return {"job": starting.start(current_app, db(), dataset, "sync", current_user())}
+    return starting.start(current_app, db(), dataset, "sync", current_user())
 
 
 @blp.post("/datasets/<int:dataset_id>/annotation-files")
 @blp.admin_only
-@blp.response(202, JobEnvelope)
+@blp.response(202, JobOut)
 def rewrite_annotation_files(dataset_id):
     """Rewrite the sibling XML files marked stale (after a label was renamed, recoloured or
     deleted), as a job; this runs by itself after such a change, and can be started again."""
     dataset = datasets.get_dataset(db(), dataset_id)
-    return {"job": starting.start(current_app, db(), dataset, annotation_files.KIND, current_user())}
+    return starting.start(current_app, db(), dataset, annotation_files.KIND, current_user())
 
 
 @blp.get("/jobs/<int:job_id>")

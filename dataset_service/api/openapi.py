@@ -1,13 +1,18 @@
-"""What the OpenAPI document says each operation may answer besides its own responses: the errors
+"""What the OpenAPI document says beyond what flask-smorest derives: each operation's errors that
 the app's mechanisms give any view (authentication, ids in the path, body parsing, contention, an
-unreachable database), written once here rather than on every view."""
+unreachable database), written once here rather than on every view; and the objects of every shape
+as a discriminated union."""
 from __future__ import annotations
 
 from collections.abc import Collection
 from http import HTTPStatus
 from typing import Any
 
-from apispec import BasePlugin
+from apispec import APISpec, BasePlugin
+from apispec.ext.marshmallow import MarshmallowPlugin
+from marshmallow import fields
+
+from ..schemas import ShapeUnion
 
 WRITES = {"post", "put", "patch", "delete"}
 
@@ -42,3 +47,21 @@ class ErrorResponses(BasePlugin):
                     responses[str(int(status))] = status.name
             if public:
                 operation["security"] = []  # no bearer token needed
+
+
+class SchemasPlugin(MarshmallowPlugin):
+    """apispec's marshmallow plugin, that also describes the objects of every shape (before any
+    schema is converted: the error schema, converted first, holds an annotation)."""
+
+    def init_spec(self, spec: APISpec) -> None:
+        super().init_spec(spec)
+        self.converter.add_attribute_function(shape_union_properties)
+
+
+def shape_union_properties(self, field: fields.Field, **kwargs: Any) -> dict[str, Any]:
+    """Describe a ShapeUnion as oneOf its shapes' schemas, discriminated by `shape` (an apispec
+    attribute function: `self` is its OpenAPI converter)."""
+    if not isinstance(field, ShapeUnion):
+        return {}
+    refs = {shape: self.resolve_nested_schema(schema) for shape, schema in field.schemas.items()}
+    return {"oneOf": list(refs.values()), "discriminator": {"propertyName": "shape", "mapping": {s: ref["$ref"] for s, ref in refs.items()}}}

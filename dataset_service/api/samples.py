@@ -10,6 +10,7 @@ from ..schemas import (
     AnnotationOut,
     DeletedOut,
     DeleteSamples,
+    Error,
     InferIn,
     InferOut,
     SampleList,
@@ -90,6 +91,9 @@ def get_annotation(sample_id):
 @blp.put("/samples/<int:sample_id>/annotation")
 @blp.arguments(AnnotationIn)
 @blp.response(200, AnnotationOut)
+@blp.alt_response(409, schema=Error, description=(
+    "A stale save: `revision` is not the current one; `current` holds the annotation saved since (its revision, "
+    "objects, who saved it when). Or `try_again`: another change got in the way at the same moment."))
 @blp.alt_response(502, response="BAD_GATEWAY")
 def put_annotation(data, sample_id):
     """Replace a sample's objects; a stale revision gets 409 with the current annotation."""

@@ -14,7 +14,7 @@ from storage.errors import StorageError
 
 from ..config import Config
 from ..models import Job, utcnow
-from ..services import annotation_files, exports, publish, versions
+from ..services import annotation_files, exports, publish, restore, versions
 from ..services.jobs import INITIAL, claim_job, fail_dead_local
 from ..services.sync import run_sync
 
@@ -112,6 +112,7 @@ def bodies() -> dict[str, Body]:
     return {
         "sync": run_sync, annotation_files.KIND: annotation_files.run_rewrite,
         publish.KIND: publish.run_publish, exports.KIND: exports.run_export, versions.DELETE_KIND: versions.run_delete,
+        restore.KIND: restore.run_set_current,
     }
 
 

@@ -1,5 +1,11 @@
 """Labeling a sample: read its objects, save a new set with authorship, write the sibling XML.
 
+Every shape is saved as itself, with its own rules (`storage.annotations.geometry`: a box's min
+below its max, a line's two ends apart, a polygon's 3 distinct points, a circle's positive radius,
+everything inside the image, and still so on the whole-pixel grid of the file); a closed polygon is
+stored open, a box given by two corners is stored as its four. A field an object is sent without
+keeps its stored value, and an object whose fields all equal the stored ones keeps its attribution.
+
 A save reads and writes each row once: the labels and the sample's objects are read once, the
 revision is claimed with one conditional UPDATE (which locks the row), the objects are written,
 the indexes derived from them are written from the objects in hand (`sample_objects`), the XML
@@ -16,14 +22,19 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
+from storage.annotations import AnnotationError, Shape, object_problem
+from storage.annotations.geometry import box_from_corners, open_on_grid, part_box, part_on_grid, writable
+from storage.annotations.model import BadGeometry
 from storage.factory import StoreSettings
 
 from ..errors import Conflict, Invalid, NotFound
 from ..models import AnnotationObject, Dataset, Label, Sample, User, utcnow
 from .annotation_files import write_sibling_xml
-from .image_probe import DEFAULT_MAX_PIXELS, UndecodableImage, probe_size
+from .colors import to_rgb
+from .image_probe import DEFAULT_MAX_PIXELS, UndecodableImage, probe_image
 from .input_folder import InputFolder, input_folder
 from .labels import labels_by_name
+from .object_fields import DEFAULTS, codec_object, file_view
 from .sample_objects import index_sample, load_objects
 
 
@@ -37,6 +48,8 @@ class SampleAnnotation:
     saved_at: datetime | None = None
     width: int | None = None
     height: int | None = None
+    file: dict[str, Any] | None = None  # the sibling XML's own fields (`object_fields.file_view`)
+    warning: str | None = None  # what importing the sibling XML left out or overrode
 
 
 def get_annotation(session: Session, sample: Sample, objects: list[AnnotationObject] | None = None) -> SampleAnnotation:
@@ -50,6 +63,8 @@ def get_annotation(session: Session, sample: Sample, objects: list[AnnotationObj
         saved_at=sample.saved_at,
         width=sample.width,
         height=sample.height,
+        file=file_view(sample.depth, sample.xml_header),
+        warning=sample.xml_warning,
     )
 
 
@@ -59,7 +74,8 @@ def _read_annotation(session: Session, sample_id: int) -> SampleAnnotation:
     paired revision N with the objects of N+1."""
     saved_by = aliased(User)
     rows = session.execute(
-        select(Sample.revision, Sample.saved_at, Sample.width, Sample.height, saved_by.username, AnnotationObject)
+        select(Sample.revision, Sample.saved_at, Sample.width, Sample.height, Sample.depth, Sample.xml_header, Sample.xml_warning,
+               saved_by.username, AnnotationObject)
         .select_from(Sample)
         .outerjoin(saved_by, saved_by.id == Sample.saved_by_id)
         .outerjoin(AnnotationObject, AnnotationObject.sample_id == Sample.id)
@@ -71,14 +87,16 @@ def _read_annotation(session: Session, sample_id: int) -> SampleAnnotation:
         raise NotFound(f"Sample {sample_id} does not exist.")
     first = rows[0]
     objects = [row.AnnotationObject for row in rows if row.AnnotationObject is not None]
-    return SampleAnnotation(first.revision, objects, first.username, first.saved_at, first.width, first.height)
+    return SampleAnnotation(first.revision, objects, first.username, first.saved_at, first.width, first.height,
+                            file_view(first.depth, first.xml_header), first.xml_warning)
 
 
 def ensure_size(session: Session, folder: InputFolder, sample: Sample, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[int, int]:
-    """Return the sample's image size, reading the image header once if it is not known yet."""
+    """Return the sample's image size, reading the image header once if it is not known yet (its depth too)."""
     if sample.width is None or sample.height is None:
         try:
-            sample.width, sample.height = probe_size(folder.store, folder.bucket, sample.key, sample.size, max_pixels)
+            sample.width, sample.height, depth = probe_image(folder.store, folder.bucket, sample.key, sample.size, max_pixels)
+            sample.depth = sample.depth if sample.xml_header else depth
         except UndecodableImage as exc:
             raise Invalid(f"The sample's image cannot be read: {exc}.") from None
     return sample.width, sample.height
@@ -92,30 +110,112 @@ def save_annotation(
     folder = input_folder(dataset, settings)
     width, height = ensure_size(session, folder, sample, max_pixels)
     labels = labels_by_name(session, dataset.id)
-    _validate(objects, labels, width, height)
+    existing = {o.id: o for o in load_objects(session, sample.id)}
+    wanted = _validate(objects, labels, existing, width, height)
     _claim_revision(session, sample, revision)
     now = utcnow()
-    saved = _apply(session, sample, objects, labels, user, now)
+    saved = _apply(session, sample, wanted, existing, user, now)
     index_sample(session, sample, saved)
     sample.saved_by, sample.saved_at = user, now
-    sample.xml_etag = write_sibling_xml(folder, sample, saved)
-    sample.xml_stale = False
+    try:
+        sample.xml_etag = write_sibling_xml(folder, sample, saved)
+    except AnnotationError as exc:  # what the checks above let through: still the client's input
+        raise Invalid(f"The objects cannot be written as an XML file: {exc.problem}.", {"objects": [exc.problem]}) from None
+    sample.xml_stale, sample.xml_warning = False, None  # a person saw the objects and saved them
     session.flush()
     return get_annotation(session, sample, saved)
 
 
-def _validate(objects: list[dict[str, Any]], labels: dict, width: int, height: int) -> None:
+@dataclass
+class Wanted:
+    """One object of a save, checked: its label, the object it updates (None: a new one), and the
+    values it sets (its shape always; the other fields the client sent)."""
+
+    label: Label
+    current: AnnotationObject | None
+    values: dict[str, Any]
+
+
+def _validate(objects: list[dict[str, Any]], labels: dict[str, Label], existing: dict[int, AnnotationObject],
+              width: int, height: int) -> list[Wanted]:
+    """Check every object against its shape's rules and the image; raise Invalid naming each bad
+    object by index (`objects.<i>.<field>`) and its problem."""
     errors: dict[str, list[str]] = {}
+    wanted = []
     for index, obj in enumerate(objects):
-        if obj["label"] not in labels:
-            errors[f"objects.{index}.label"] = [f"unknown label '{obj['label']}'"]
-        points = obj["points"]
-        if len(points) < 3:
-            errors[f"objects.{index}.points"] = ["a polygon needs at least 3 points"]
-        elif any(not (0 <= x <= width and 0 <= y <= height) for x, y in points):
-            errors[f"objects.{index}.points"] = [f"every point must lie inside the {width}x{height} image"]
+        name = f"object {index} ({obj['label']!r})"
+        label, current = labels.get(obj["label"]), existing.get(obj["id"]) if obj.get("id") is not None else None
+        if label is None:
+            errors[f"objects.{index}.label"] = [f"{name}: unknown label '{obj['label']}'"]
+            continue
+        try:
+            values = {**_shape_values(obj, current, width, height), **_attribute_values(obj, width, height)}
+        except _Bad as exc:
+            errors[f"objects.{index}.{exc.field}"] = [f"{name}: {exc}"]
+            continue
+        problem = object_problem(codec_object(_Row(values, current), label.name, to_rgb(label.color), None, None), width, height)
+        if problem is not None:
+            errors[f"objects.{index}"] = [f"{name}: {problem}"]
+            continue
+        wanted.append(Wanted(label, current, values))
     if errors:
         raise Invalid("Some objects are not valid: " + "; ".join(f"{k}: {v[0]}" for k, v in errors.items()), errors)
+    return wanted
+
+
+class _Bad(ValueError):
+    """A field of one object breaks a rule."""
+
+    def __init__(self, field: str, problem: str):
+        super().__init__(problem)
+        self.field = field
+
+
+def _shape_values(obj: dict[str, Any], current: AnnotationObject | None, width: int, height: int) -> dict[str, Any]:
+    """Return the object's shape, points and radius as stored: a polygon open, a box as its 4
+    corners; an object sent without `shape` keeps its stored one (a new one is a polygon)."""
+    shape = obj.get("shape") or (current.shape if current is not None else "polygon")
+    points = [(float(x), float(y)) for x, y in obj["points"]]
+    radius = None
+    if shape == "circle":
+        radius = obj.get("radius", current.radius if current is not None and current.shape == "circle" else None)
+    try:
+        if shape == "polygon":
+            points = open_on_grid(points)
+        elif shape == "bndbox":
+            points = box_from_corners(points)
+        writable(Shape(shape, points, radius), width, height)
+    except BadGeometry as exc:
+        raise _Bad("points", str(exc)) from None
+    return {"shape": shape, "points": [[x, y] for x, y in points], "radius": radius}
+
+
+ATTRIBUTES = ("source", "pose", "truncated", "occluded", "difficult", "confidence")
+
+
+def _attribute_values(obj: dict[str, Any], width: int, height: int) -> dict[str, Any]:
+    """Return the attributes the client sent, as stored (an empty map or list as None)."""
+    values = {name: obj[name] for name in ATTRIBUTES if name in obj}
+    if "properties" in obj:
+        values["properties"] = dict(obj["properties"]) or None
+    if "parts" in obj:
+        for part in obj["parts"]:
+            box = (part["xmin"], part["ymin"], part["xmax"], part["ymax"])
+            try:
+                part_on_grid(part_box(box, width, height), width, height)
+            except BadGeometry as exc:
+                raise _Bad("parts", f"part {part['name']!r}: {exc}") from None
+        values["parts"] = [dict(part) for part in obj["parts"]] or None
+    return values
+
+
+class _Row:
+    """An object as it will be stored: the values sent over the stored ones, for the XML check."""
+
+    def __init__(self, values: dict[str, Any], current: AnnotationObject | None):
+        stored = {name: getattr(current, name) for name in DEFAULTS} if current is not None else dict(DEFAULTS)
+        self.__dict__.update({**stored, "source": current.source if current is not None else "manual",
+                              "created_at": None, "updated_at": None, **values})
 
 
 def _claim_revision(session: Session, sample: Sample, revision: int) -> None:
@@ -140,27 +240,28 @@ def _claim_revision(session: Session, sample: Sample, revision: int) -> None:
 
 
 def _apply(
-    session: Session, sample: Sample, objects: list[dict[str, Any]], labels: dict[str, Label], user: User, now: datetime
+    session: Session, sample: Sample, wanted: list[Wanted], existing: dict[int, AnnotationObject], user: User, now: datetime
 ) -> list[AnnotationObject]:
     """Make the sample's stored objects the given ones, keeping the ids (and authorship) of those
-    the client sent back; return them in a stable order, ids assigned."""
-    existing = {o.id: o for o in load_objects(session, sample.id)}
+    the client sent back, and the attribution of those it did not change; return them in a
+    stable order, ids assigned."""
+    left = dict(existing)
     saved: list[AnnotationObject] = []
-    for obj in objects:
-        label = labels[obj["label"]]
-        points = [[float(x), float(y)] for x, y in obj["points"]]
-        current = existing.pop(obj["id"], None) if obj.get("id") is not None else None
+    for item in wanted:
+        current = left.pop(item.current.id, None) if item.current is not None else None
         if current is None:
             current = AnnotationObject(
-                sample_id=sample.id, label=label, shape="polygon", points=points, source=obj.get("source") or "manual",
+                sample_id=sample.id, label=item.label, **{**DEFAULTS, "source": "manual", **item.values},
                 created_by=user, created_at=now, updated_by=user, updated_at=now,
             )
             session.add(current)
-        elif current.label_id != label.id or current.points != points:
-            current.label, current.points = label, points
+        elif current.label_id != item.label.id or any(getattr(current, name) != value for name, value in item.values.items()):
+            current.label = item.label
+            for name, value in item.values.items():
+                setattr(current, name, value)
             current.updated_by, current.updated_at = user, now
         saved.append(current)
-    if existing:
-        session.execute(delete(AnnotationObject).where(AnnotationObject.id.in_(list(existing))))
+    if left:
+        session.execute(delete(AnnotationObject).where(AnnotationObject.id.in_(list(left))))
     session.flush()
     return sorted(saved, key=lambda o: o.id)

@@ -6,6 +6,7 @@ unnest()ed arrays on PostgreSQL, executemany elsewhere.
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -23,7 +24,7 @@ listed = SyncListed.__table__
 PG_ARRAYS = {
     "id": "bigint[]", "etag": "text[]", "size": "bigint[]", "created_at": "timestamptz[]", "width": "integer[]",
     "height": "integer[]", "error": "text[]", "xml_etag": "text[]", "labeled": "boolean[]", "labeled_at": "timestamptz[]",
-    "revision": "integer[]",
+    "revision": "integer[]", "depth": "integer[]", "xml_header": "json[]", "xml_warning": "text[]",
 }
 NEW_SAMPLE_COLUMNS = ("dataset_id", "key", "size", "etag", "created_at", "added_at", "labeled", "revision")
 
@@ -41,12 +42,17 @@ def update_samples(session: Session, rows: list[dict[str, Any]]) -> None:
         arrays = ", ".join(f"CAST(:{name} AS {PG_ARRAYS[name]})" for name in ["id", *names])
         assignments = ", ".join(f"{name} = v.{name}" for name in names)
         statement = text(f"UPDATE samples SET {assignments} FROM unnest({arrays}) AS v(id, {', '.join(names)}) WHERE samples.id = v.id")
-        session.execute(statement, {name: [row[name] for row in rows] for name in ["id", *names]})
+        session.execute(statement, {name: [pg_value(name, row[name]) for row in rows] for name in ["id", *names]})
         return
     session.execute(
         update(samples).where(samples.c.id == bindparam("_id")).values({name: bindparam("_" + name) for name in names}),
         [{"_" + name: value for name, value in row.items()} for row in rows],
     )
+
+
+def pg_value(name: str, value: Any) -> Any:
+    """Return a value as its PostgreSQL array holds it: a JSON column's as JSON text."""
+    return json.dumps(value) if value is not None and PG_ARRAYS[name] == "json[]" else value
 
 
 def insert_samples(session: Session, rows: list[dict[str, Any]]) -> None:

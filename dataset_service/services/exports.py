@@ -28,14 +28,25 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from storage.annotations import write_annotation
 from storage.manifest import EVAL, TRAIN, usage
-from storage.masks import MAX_INDEX, draw_mask, has_area, labelmap_text, png_bytes, voc_colormap
+from storage.masks import MAX_INDEX, draw_mask, labelmap_text, png_bytes, voc_colormap
 from storage.uris import parse_uri
 
 from ..config import Config
 from ..errors import Conflict
 from ..models import DatasetVersion, Job, User, VersionExport
 from . import snapshots
-from .version_files import MANIFEST_SUFFIX, SamplePaths, VersionFolder, VersionLabels, class_mask, spool, to_annotation, version_folder, writer_pool
+from .version_files import (
+    MANIFEST_SUFFIX,
+    SamplePaths,
+    VersionFolder,
+    VersionLabels,
+    areas,
+    class_mask,
+    spool,
+    to_annotation,
+    version_folder,
+    writer_pool,
+)
 
 KIND = "export"
 COCO_INFO = {"description": "", "version": "", "year": 0, "contributor": "", "date_created": ""}
@@ -125,7 +136,7 @@ class VocWriter(ExportWriter):
 
     def object_mask(self, sample: snapshots.SnapshotSample):
         """Draw each object with its number on the image (1, 2, ...); past 255 objects the rest are left out."""
-        shapes = [o.points for o in sample.objects if has_area(o.shape, o.points)]
+        shapes = [points for _, points in areas(sample)]
         if len(shapes) > MAX_INDEX:
             self.job.error(sample.key, f"{len(shapes)} objects: only the first {MAX_INDEX} are in its SegmentationObject mask")
         return draw_mask(sample.width, sample.height, list(enumerate(shapes[:MAX_INDEX], 1)))
@@ -153,11 +164,10 @@ class CocoWriter(ExportWriter):
         return {"id": position, "file_name": self.paths.relative(sample.key), "width": sample.width, "height": sample.height}
 
     def annotations(self, position: int, sample: snapshots.SnapshotSample):
-        for o in sample.objects:
-            if not has_area(o.shape, o.points):
-                self.job.count("skipped")
-                continue
-            flat = [float(v) for point in o.points for v in point]
+        covering = areas(sample)
+        self.job.count("skipped", len(sample.objects) - len(covering))  # points and lines cover no pixels
+        for o, points in covering:
+            flat = [float(v) for point in points for v in point]
             xs, ys = flat[0::2], flat[1::2]
             area = float(coco_mask.area(coco_mask.frPyObjects([flat], sample.height, sample.width))[0])
             yield {

@@ -36,6 +36,8 @@ INITIAL = {
     "publish": ({"total": 0, "written": 0}, {"samples": 0, "labeled": 0, "objects": 0, "files": 0, "errors": 0}),
     "export": ({"total": 0, "written": 0}, {"files": 0, "skipped": 0, "errors": 0}),
     "version-delete": ({}, {"versions": 0, "files": 0}),
+    # The XML rewrite's counters carry `xml_`; an autosave's publish adds its own with `autosave_`.
+    "set-current": ({"xml_total": 0, "xml_processed": 0}, {"samples": 0, "objects": 0, "xml_written": 0, "xml_deleted": 0, "errors": 0}),
 }
 # A queued job waits for a free worker; only a queue that never delivers it makes it stale.
 QUEUED_TIMEOUT_S = 3600.0
@@ -71,12 +73,22 @@ def start_job(session: Session, dataset: Dataset, kind: str, user: User | None, 
     progress, counts = INITIAL.get(kind, ({}, {}))
     job = Job(kind=kind, dataset_id=dataset.id, status="queued", created_by_id=user.id if user else None,
               progress=dict(progress), counts=dict(counts), errors=[])
+    begin_sqlite(session)
     try:
         with session.begin_nested():
             session.add(job)
     except IntegrityError:  # another request queued one between our read and our insert
         return active_job(session, dataset.id, kind), False
     return job, True
+
+
+def begin_sqlite(session: Session) -> None:
+    """Open SQLite's transaction before a savepoint. pysqlite begins one only before a data change:
+    a SAVEPOINT coming first would be a transaction of its own, and releasing it would commit what
+    it holds (a job the request then refuses would stay queued)."""
+    connection = session.connection()
+    if connection.dialect.name == "sqlite" and not connection.connection.dbapi_connection.in_transaction:
+        connection.exec_driver_sql("BEGIN")
 
 
 def stale_reason(job: Job, stale_after_s: float, now: datetime | None = None) -> str | None:

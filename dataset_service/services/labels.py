@@ -96,10 +96,11 @@ def delete_label(session: Session, label: Label, force: bool = False) -> int:
     Return how many samples' XML files now need rewriting."""
     in_use = session.scalar(select(func.count()).select_from(SampleLabel).where(SampleLabel.label_id == label.id)) or 0
     if in_use and not force:
+        objects = session.scalar(select(func.count()).select_from(AnnotationObject).where(AnnotationObject.label_id == label.id)) or 0
         raise Conflict(
             f"Label '{label.name}' is used on {in_use} sample(s); pass force=true to delete it and its objects.",
             {"force": ["required: the label is in use"]},
-            {"samples": in_use},
+            {"samples": in_use, "objects": objects},  # what a forced delete would remove, for the pages to say
         )
     affected = list(session.scalars(select(SampleLabel.sample_id).where(SampleLabel.label_id == label.id)))
     if affected:

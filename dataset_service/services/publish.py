@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.annotations import write_annotation
@@ -39,7 +39,7 @@ from .version_files import (
     version_folder,
     writer_pool,
 )
-from .versions import mark_failed
+from .versions import make_current, mark_failed
 
 KIND = "publish"
 STAGES = ("snapshot", "writing files", "writing the manifest")
@@ -62,6 +62,14 @@ def run_publish(job, make_session: sessionmaker[Session], config: Config) -> Non
         raise
 
 
+def analyze_snapshots(make_session: sessionmaker[Session]) -> None:
+    """Refresh PostgreSQL's statistics of the snapshot tables, which a publish has just grown by a
+    dataset's rows: comparing versions (`version_diff`) is planned from them."""
+    with make_session.begin() as session:
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("ANALYZE version_samples, version_objects"))
+
+
 class Publisher:
     """One publish: its version, folder, labels and where each sample's files go."""
 
@@ -71,6 +79,7 @@ class Publisher:
 
     def run(self) -> None:
         version = self.snapshot()
+        analyze_snapshots(self.make_session)
         self.job.advance("total", version.sample_count)
         for name, value in (("samples", version.sample_count), ("labeled", version.labeled_count), ("objects", version.object_count)):
             self.job.count(name, value)
@@ -122,9 +131,12 @@ class Publisher:
         return ManifestAnnotation(self.folder.uri(xml_path), annotated_by(last.updated_by or last.created_by or last.imported_by), last.updated_at)
 
     def finish(self) -> None:
-        """Make the version `normal`: every file is in place."""
+        """Make the version `normal`: every file is in place. A published version becomes the current
+        one (the working state is what it holds); an autosave does not: the version set as current is."""
         with self.make_session.begin() as session:
             version = session.get(DatasetVersion, self.version_id)
             if version.state != "creating":
                 raise RuntimeError(f"version {version.name} became {version.state} while it was published")
             version.state, version.finished_at, version.error = "normal", utcnow(), None
+            if not version.autosave:
+                make_current(session, version)

@@ -19,13 +19,16 @@ from sqlalchemy import case, func, insert, literal, select
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from ..models import AnnotationObject, DatasetVersion, Id, Label, Sample, User, VersionObject, VersionSample, utcnow
+from .object_fields import OBJECT_FIELDS
 
 PAGE = 500  # samples read back per query
 
 samples, objects = Sample.__table__, AnnotationObject.__table__
 kept, kept_objects = VersionSample.__table__, VersionObject.__table__
 SAMPLE_COLUMNS = ("key", "sample_id", "size", "etag", "width", "height", "created_at", "labeled", "labeled_at", "revision",
-                  "saved_by_id", "saved_at", "xml_etag")
+                  "saved_by_id", "saved_at", "xml_etag", "depth", "xml_header")
+# An object's attributes besides its shape and points (radius, pose, flags, confidence, properties, parts, ...), copied as they are.
+OBJECT_ATTRIBUTES = tuple(name for name in OBJECT_FIELDS if name not in ("shape", "points"))
 
 
 @contextmanager
@@ -51,10 +54,10 @@ def take(session: Session, version: DatasetVersion) -> None:
     creator, updater = aliased(User.__table__), aliased(User.__table__)
     session.execute(insert(kept_objects).from_select(
         ["version_id", "sample_id", "object_id", "label_id", "shape", "points", "source", "created_by_id", "created_by", "created_at",
-         "updated_by_id", "updated_by", "updated_at", "imported_by"],
+         "updated_by_id", "updated_by", "updated_at", "imported_by", *OBJECT_ATTRIBUTES],
         select(vid, objects.c.sample_id, objects.c.id, objects.c.label_id, objects.c.shape, objects.c.points, objects.c.source,
                objects.c.created_by_id, creator.c.username, objects.c.created_at, objects.c.updated_by_id, updater.c.username,
-               objects.c.updated_at, objects.c.imported_by)
+               objects.c.updated_at, objects.c.imported_by, *(objects.c[name] for name in OBJECT_ATTRIBUTES))
         .select_from(objects.join(samples, samples.c.id == objects.c.sample_id)
                      .outerjoin(creator, creator.c.id == objects.c.created_by_id)
                      .outerjoin(updater, updater.c.id == objects.c.updated_by_id))
@@ -119,6 +122,17 @@ class SnapshotObject:
     updated_by: str | None
     updated_at: datetime
     imported_by: str | None
+    # The object's attributes (`object_fields.OBJECT_ATTRIBUTES`): `object_fields.codec_object` takes a SnapshotObject.
+    radius: float | None = None
+    pose: str = "Unspecified"
+    truncated: bool = False
+    occluded: bool = False
+    difficult: bool = False
+    confidence: float | None = None
+    properties: dict[str, str] | None = None
+    parts: list[Any] | None = None
+    extra_shapes: list[Any] | None = None
+    extensions: list[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -131,6 +145,8 @@ class SnapshotSample:
     revision: int
     labeled: bool
     objects: list[SnapshotObject]
+    depth: int | None = None  # with `xml_header`: the file's own fields (`object_fields.file_depth`, `file_fields`)
+    xml_header: dict[str, Any] | None = None
 
 
 def pages(make_session: sessionmaker[Session], version_id: int, size: int = PAGE) -> Iterator[list[SnapshotSample]]:
@@ -153,6 +169,8 @@ def pages(make_session: sessionmaker[Session], version_id: int, size: int = PAGE
                 ):
                     found[o.sample_id].append(SnapshotObject(
                         o.object_id, o.label_id, o.shape, o.points, o.source, o.created_by, o.created_at, o.updated_by, o.updated_at, o.imported_by,
+                        **{name: o._mapping[name] for name in OBJECT_ATTRIBUTES},
                     ))
-        yield [SnapshotSample(r.key, r.sample_id, r.etag, r.width, r.height, r.revision, r.labeled, found[r.sample_id]) for r in rows]
+        yield [SnapshotSample(r.key, r.sample_id, r.etag, r.width, r.height, r.revision, r.labeled, found[r.sample_id], r.depth, r.xml_header)
+               for r in rows]
         after = rows[-1].key

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from storage.errors import StorageError
 from storage.factory import StoreSettings
-from storage.images import DEFAULT_MAX_PIXELS, TooManyPixels, UnreadableImage, open_image
+from storage.images import DEFAULT_MAX_PIXELS, TooManyPixels, UnreadableImage, channels, open_image
 
 from ..errors import Invalid, TooLarge, UnsupportedMedia
 from ..models import Dataset, Sample, utcnow
@@ -32,6 +32,7 @@ class Upload:
     format: str = ""
     width: int = 0
     height: int = 0
+    depth: int | None = None
 
 
 def safe_name(raw: str) -> str:
@@ -61,6 +62,7 @@ def check(upload: Upload, max_bytes: int, max_pixels: int = DEFAULT_MAX_PIXELS) 
         with open_image(upload.data, max_pixels) as image:
             upload.format = image.format or ""
             upload.width, upload.height = image.size
+            upload.depth = channels(image)
             image.verify()
     except TooManyPixels as exc:
         raise TooLarge(f"{upload.name}: {exc} (MAX_IMAGE_PIXELS).", {"files": [f"{upload.name}: {exc}"]}) from None
@@ -98,7 +100,7 @@ def _upsert(session: Session, dataset: Dataset, key: str, info, upload: Upload) 
         sample = Sample(dataset_id=dataset.id, key=key, revision=0, labeled=False)
         session.add(sample)
     sample.size, sample.etag = len(upload.data), info.etag
-    sample.width, sample.height = upload.width, upload.height
+    sample.width, sample.height, sample.depth = upload.width, upload.height, upload.depth
     sample.created_at = info.last_modified or utcnow()
     sample.error = None
     session.flush()

@@ -4,12 +4,12 @@ sample's files go, a sample's XML and masks drawn from the snapshot, and writing
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import IO, Any
 
-from storage.annotations import AnnotatedObject, Annotation
+from storage.annotations import Annotation, object_problem
+from storage.annotations.geometry import outline
 from storage.factory import StoreSettings, store_for
 from storage.masks import draw_mask, has_area
 from storage.objects import ObjectInfo, ObjectStore
@@ -18,12 +18,12 @@ from storage.uris import ObjectURI, join, parse_uri
 
 from ..models import DatasetVersion
 from .colors import to_rgb
+from .object_fields import codec_object, file_depth, file_fields
 from .snapshots import SnapshotObject, SnapshotSample
 
 MANIFEST_SUFFIX = ".manifest"
 WRITERS = 8  # files written at once
 SPOOL_BYTES = 8 * 1024 * 1024  # a file being composed stays in memory up to this, then goes to disk
-WHOLE_PIXELS = {"polygon": 3, "polyline": 2}  # shapes written with whole-pixel points, and the points they need
 
 @dataclass(frozen=True)
 class VersionFolder:
@@ -113,39 +113,30 @@ def last_editor(sample: SnapshotSample) -> SnapshotObject | None:
     return max(sample.objects, key=lambda o: (o.updated_at, o.object_id), default=None)
 
 
-def integer_points(points: Iterable[Any]) -> list[tuple[int, int]]:
-    """Round a polygon's points to whole pixels, as ModelArts' reader needs them; repeats that
-    rounding makes (and a last point equal to the first) are dropped."""
-    out: list[tuple[int, int]] = []
-    for x, y in points:
-        point = (round(float(x)), round(float(y)))
-        if not out or out[-1] != point:
-            out.append(point)
-    while len(out) > 1 and out[-1] == out[0]:
-        out.pop()
-    return out
-
-
 def to_annotation(sample: SnapshotSample, labels: VersionLabels, mask_source: str | None) -> Annotation:
-    """Build a sample's XML from the snapshot: whole-pixel coordinates, each object's label colour and authors."""
-    objects = []
+    """Build a sample's XML from the snapshot: every shape and attribute as the working file has them
+    (the writer puts coordinates on whole pixels), each object's label colour and authors."""
+    width, height, objects = sample.width or 0, sample.height or 0, []
     for o in sample.objects:
         label = labels.by_id[o.label_id]
-        points = integer_points(o.points) if o.shape in WHOLE_PIXELS else [(float(x), float(y)) for x, y in o.points]
-        if len(points) < WHOLE_PIXELS.get(o.shape, 0):
-            continue  # smaller than a pixel: nothing a whole-pixel outline can say
-        objects.append(AnnotatedObject(
-            label=label.name, points=points, shape=o.shape, source=o.source,
-            created_by=o.created_by or o.imported_by, created_at=o.created_at, updated_by=o.updated_by, updated_at=o.updated_at,
-            mask_color=to_rgb(label.color),
-        ))
-    return Annotation(filename=filename(sample.key), width=sample.width or 0, height=sample.height or 0, objects=objects, mask_source=mask_source)
+        obj = codec_object(o, label.name, to_rgb(label.color), o.created_by or o.imported_by, o.updated_by)
+        if object_problem(obj, width, height) is None:  # e.g. smaller than a pixel: nothing a file can say
+            objects.append(obj)
+    return Annotation(
+        filename=filename(sample.key), width=width, height=height, depth=file_depth(sample.depth, sample.xml_header),
+        objects=objects, mask_source=mask_source, **file_fields(sample.xml_header),
+    )
+
+
+def areas(sample: SnapshotSample) -> list[tuple[SnapshotObject, list[Any]]]:
+    """Return the sample's objects that cover pixels, each with its outline (a circle as a polygon)."""
+    outlines = [(o, outline(o.shape, o.points, o.radius)) for o in sample.objects]
+    return [(o, points) for o, points in outlines if has_area("polygon", points)]
 
 
 def class_mask(sample: SnapshotSample, labels: VersionLabels):
     """Draw the sample's class mask: each pixel its label's index, 0 the background."""
-    shapes = [(labels.by_id[o.label_id].index, o.points) for o in sample.objects if has_area(o.shape, o.points)]
-    return draw_mask(sample.width, sample.height, shapes)
+    return draw_mask(sample.width, sample.height, [(labels.by_id[o.label_id].index, points) for o, points in areas(sample)])
 
 
 def writer_pool(job_id: int) -> ThreadPoolExecutor:

@@ -5,6 +5,10 @@ file is written, and `failed` when its job ends otherwise, including a job whose
 (noticed when the version is read, as dead jobs are). Deleting marks it `deleting`; a
 `version-delete` job removes every file under its folder, then the row and its snapshot.
 Images and the working state are never touched.
+
+One version per dataset is current: the one its working state was last made equal to, by a publish
+(when it finishes) or by "set as current" (`restore`). A publish and a set-current exclude each
+other (409), checked under a lock of the dataset's row.
 """
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -27,16 +31,19 @@ from . import jobs
 from .version_files import MANIFEST_SUFFIX, version_folder
 
 DELETE_KIND = "version-delete"
-DEFAULT_NAME = re.compile(r"^V([0-9]+)$")
+CURRENT_KIND = "set-current"  # its job: `restore.run_set_current`
+AUTOSAVE_SUFFIX = "-autosave"
+DEFAULT_NAME = re.compile(rf"^V([0-9]+)(?:{AUTOSAVE_SUFFIX})?$")
 NAME_RULE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 EXPORT_FORMATS = ("voc", "coco", "manifest")  # what `exports` writes
 DELETERS = 8  # objects deleted at once
+ID_MAX = 2**63 - 1  # ids are 64-bit
 
 log = logging.getLogger(__name__)
 
 
 def next_name(session: Session, dataset_id: int) -> str:
-    """Return the next default name: V001, V002, ... after the highest Vnnn the dataset has."""
+    """Return the next default name: V001, V002, ... after the highest Vnnn (or Vnnn-autosave) the dataset has."""
     names = session.scalars(select(DatasetVersion.name).where(DatasetVersion.dataset_id == dataset_id, DatasetVersion.name.like("V%")))
     numbers = [int(match.group(1)) for name in names if (match := DEFAULT_NAME.match(name))]
     return f"V{max(numbers, default=0) + 1:03d}"
@@ -60,8 +67,11 @@ def published_roots(session: Session, dataset: Dataset) -> tuple[str, ...]:
     return tuple(sorted(roots))
 
 
-def create_version(session: Session, dataset: Dataset, data: dict[str, Any], user: User, job: Job) -> DatasetVersion:
-    """Create a version row, `creating`, for its publish job; flush. A name in use is refused (422)."""
+def create_version(session: Session, dataset: Dataset, data: dict[str, Any], user: User, job: Job, stale_after_s: float) -> DatasetVersion:
+    """Create a version row, `creating`, for its publish job; flush. A name in use is refused (422),
+    and so is a publish while a version is being set as current (409)."""
+    refuse_while_active(session, dataset, CURRENT_KIND, stale_after_s,
+                        "A version of this dataset is being set as current; publish when that job has ended.")
     name = data.get("name") or next_name(session, dataset.id)
     if not NAME_RULE.match(name):
         raise Invalid("name: use 1-64 letters, digits, '-' or '_'.", {"name": ["use 1-64 letters, digits, '-' or '_'"]})
@@ -82,6 +92,25 @@ def create_version(session: Session, dataset: Dataset, data: dict[str, Any], use
     return version
 
 
+def refuse_while_active(session: Session, dataset: Dataset, kind: str, stale_after_s: float, message: str) -> None:
+    """Raise Conflict(message) while a job of this kind runs for the dataset. The dataset's row is
+    locked first (PostgreSQL), so that two requests that exclude each other's kinds are serialized."""
+    session.execute(select(Dataset.id).where(Dataset.id == dataset.id).with_for_update())
+    job = jobs.active_job(session, dataset.id, kind)
+    if job is not None and not jobs.fail_if_stale(session, job, stale_after_s):
+        raise Conflict(message)
+
+
+def make_current(session: Session, version: DatasetVersion) -> None:
+    """Make this the dataset's one current version; flush."""
+    session.execute(
+        update(DatasetVersion).where(DatasetVersion.dataset_id == version.dataset_id, DatasetVersion.is_current, DatasetVersion.id != version.id)
+        .values(is_current=False)
+    )
+    version.is_current = True
+    session.flush()
+
+
 def _name_taken(name: str) -> Invalid:
     return Invalid(f"name: a version named '{name}' already exists.", {"name": ["already exists in this dataset"]})
 
@@ -91,6 +120,16 @@ def get_version(session: Session, dataset: Dataset, version_id: int) -> DatasetV
     version = session.get(DatasetVersion, version_id)
     if version is None or version.dataset_id != dataset.id:
         raise NotFound(f"Version {version_id} does not exist in dataset {dataset.id}.")
+    return version
+
+
+def get_comparable(session: Session, dataset: Dataset, version_id: int) -> DatasetVersion:
+    """Return a version of the dataset whose snapshot is taken (404 for an id no row can have; 409 before its snapshot)."""
+    if not 0 < version_id <= ID_MAX:
+        raise NotFound(f"Version {version_id} does not exist in dataset {dataset.id}.")
+    version = get_version(session, dataset, version_id)
+    if version.snapshot_at is None:
+        raise Conflict(f"Version {version.name} is {version.state} and has no snapshot to compare.")
     return version
 
 
@@ -139,6 +178,9 @@ def mark_deleting(session: Session, version: DatasetVersion) -> None:
     )
     if session.scalar(exporting.limit(1)) is not None:
         raise Conflict(f"Version {version.name} is being exported; delete it when the export has ended.")
+    restoring = select(Job.id).where(Job.id == version.current_job_id, Job.status.in_(jobs.ACTIVE))
+    if version.current_job_id is not None and session.scalar(restoring) is not None:
+        raise Conflict(f"Version {version.name} is being set as current; delete it when that job has ended.")
     version.state = "deleting"
     session.flush()
 

@@ -5,7 +5,8 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Flask, redirect, render_template, request, url_for
 
-from . import accounts, api_docs, csrf, datasets, images, labeling
+from . import accounts, api_docs, csrf, datasets, images, labeling, wording
+from .query import page_numbers
 
 # Templates and static files shared by every page blueprint (the app's own /static stays unused).
 assets = Blueprint("assets", __name__, template_folder="templates", static_folder="static", static_url_path="/assets")
@@ -21,6 +22,9 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
     app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
     csrf.init_app(app)
+    app.jinja_env.globals.update(
+        error_lines=wording.error_lines, human=wording.human, field_names=wording.FIELD_NAMES, page_numbers=page_numbers,
+    )
     app.register_blueprint(assets)
     for module in (accounts, datasets, labeling, images, api_docs):
         app.register_blueprint(module.blp)

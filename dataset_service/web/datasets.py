@@ -12,6 +12,7 @@ from ..services import datasets, samples
 from ..services.colors import distinct_color
 from ..services.input_folder import input_root
 from .forms import DatasetForm
+from .page_data import labels_with_counts
 from .query import PAGE_SIZES, read_state
 
 blp = Blueprint("datasets", __name__)
@@ -83,7 +84,7 @@ def show(dataset_id: int):
     """Show one dataset: counts, sync, tabs, the filter bar and a page of thumbnails."""
     dataset = datasets.get_dataset(db(), dataset_id)
     counts = datasets.dataset_counts(db(), dataset)
-    state = read_state(request.args, input_root(dataset).key)
+    state = read_state(request.args, input_root(dataset))
     page = None
     if not state.errors:
         try:
@@ -93,6 +94,6 @@ def show(dataset_id: int):
             state.errors = form_errors(exc)
     return render_template(
         "datasets/show.html", dataset=dataset, counts=counts, state=state, page=page, page_sizes=PAGE_SIZES,
-        label_colors={label.name: label.color for label in dataset.labels},
+        label_colors={label.name: label.color for label in dataset.labels}, labels_data=labels_with_counts(dataset, counts),
         max_image_bytes=current_app.config["SERVICE"].max_image_bytes,
     )

@@ -37,8 +37,10 @@ def thumbnail(sample_id: int):
         config = current_app.config["SERVICE"]
         path = thumbnails.thumbnail(folder.store, folder.bucket, sample.key, sample.etag, config.thumbnail_dir,
                                     max_bytes=config.thumbnail_cache_mb * 1024 * 1024, max_pixels=config.max_image_pixels)
-    except thumbnails.ThumbnailError:
-        return Response(PLACEHOLDER, mimetype="image/svg+xml", headers={"Cache-Control": "no-cache"})
+    except thumbnails.ThumbnailError as exc:
+        # The reason travels beside the placeholder: the upload tells a file it cannot decode so.
+        reason = str(exc).encode("ascii", "replace").decode()[:200] or "the image cannot be decoded"
+        return Response(PLACEHOLDER, mimetype="image/svg+xml", headers={"Cache-Control": "no-cache", "X-Image-Error": reason})
     response = send_file(path, mimetype="image/jpeg", max_age=THUMB_MAX_AGE, conditional=True, etag=sample.etag)
     response.headers["Cache-Control"] = f"private, max-age={THUMB_MAX_AGE}"
     return response

@@ -8,23 +8,27 @@ from ..auth import login_required
 from ..db_session import db
 from ..errors import DomainError, NotFound
 from ..services import datasets, samples
-from ..services.filters import SampleFilter
+from ..services.filters import SampleFilter, encode_cursor
 from ..services.input_folder import input_root
+from .page_data import labels_with_counts
 from .query import read_filter, read_state
 
 blp = Blueprint("labeling", __name__)
+
+STRIP_SIDE = 30  # images of the list shown on each side of the current one in the filmstrip
 
 
 @blp.get("/datasets/<int:dataset_id>/samples/<int:sample_id>")
 @login_required
 def label(dataset_id: int, sample_id: int):
-    """Show the labeling page of a sample; previous and next follow the dataset page's filter."""
+    """Show the labeling page of a sample with the dataset page's list around it: the filmstrip,
+    previous and next follow that list."""
     dataset = datasets.get_dataset(db(), dataset_id)
     sample = samples.get_sample(db(), sample_id)
     if sample.dataset_id != dataset.id:
         raise NotFound(f"Sample {sample_id} is not in dataset {dataset_id}.")
     query = read_state(request.args).filter_args()
-    prev_id, next_id = _neighbours(dataset, sample, request.args)
+    before, after, total = _strip(dataset, sample, request.args)
     return render_template(
         "label.html",
         dataset=dataset,
@@ -34,21 +38,42 @@ def label(dataset_id: int, sample_id: int):
             "sampleId": sample.id,
             "key": sample.key,
             "imageUrl": url_for("images.image", sample_id=sample.id, v=sample.etag),
-            "labels": [{"id": label.id, "name": label.name, "color": label.color} for label in dataset.labels],
-            "prevUrl": _sample_url(dataset.id, prev_id, query),
-            "nextUrl": _sample_url(dataset.id, next_id, query),
+            "labels": labels_with_counts(dataset, datasets.dataset_counts(db(), dataset)),
+            "filterQuery": query,
+            "strip": [_entry(s) for s in [*before, sample, *after]],
+            "listTotal": total,
+            "prevUrl": _sample_url(dataset.id, before[-1].id if before else None, query),
+            "nextUrl": _sample_url(dataset.id, after[0].id if after else None, query),
             "backUrl": url_for("datasets.show", dataset_id=dataset.id) + (f"?{query}" if query else ""),
         },
     )
 
 
-def _neighbours(dataset, sample, args) -> tuple[int | None, int | None]:
-    """Return the previous and next samples under the dataset page's filter, or under none when
-    that filter no longer reads (a label was renamed since, say)."""
+def _strip(dataset, sample, args) -> tuple[list, list, int]:
+    """Return the samples before and after this one in the dataset page's list (key order, under
+    its filter, or under none when that filter no longer reads: a label was renamed since, say),
+    and how many the list holds. The sample itself need not match the filter any more."""
     try:
-        return samples.neighbours(db(), dataset, sample, read_filter(args, input_root(dataset).key))
+        return _around(dataset, sample, read_filter(args, input_root(dataset)))
     except (ValidationError, DomainError):
-        return samples.neighbours(db(), dataset, sample, SampleFilter())
+        return _around(dataset, sample, SampleFilter())
+
+
+def _around(dataset, sample, f: SampleFilter) -> tuple[list, list, int]:
+    earlier = samples.list_samples(db(), dataset, f, STRIP_SIDE, cursor=encode_cursor("key", sample, backwards=True))
+    later = samples.list_samples(db(), dataset, f, STRIP_SIDE, cursor=encode_cursor("key", sample))
+    # Fewer than a page before it: the list's first page comes back, which may reach past it.
+    return [s for s in earlier.items if s.key < sample.key], later.items, later.total
+
+
+def _entry(sample) -> dict:
+    """One image of the filmstrip."""
+    return {
+        "id": sample.id,
+        "key": sample.key,
+        "thumb": url_for("images.thumbnail", sample_id=sample.id, v=sample.etag),
+        "labeled": bool(sample.labeled),
+    }
 
 
 def _sample_url(dataset_id: int, sample_id: int | None, query: str) -> str | None:

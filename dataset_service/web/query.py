@@ -1,12 +1,15 @@
 """The dataset page's state in the URL: tab, filter bar and page, read with the API's schema."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
 from marshmallow import ValidationError
 from werkzeug.datastructures import MultiDict
+
+from storage.uris import ObjectURI
 
 from ..errors import form_errors
 from ..schemas import SampleQuery
@@ -18,6 +21,7 @@ PAGE_SIZES = (20, 50, 100)
 FILTER_PARAMS = tuple(arg for arg in QUERY_ARGS.values() if arg not in ("dir", "order"))
 # Parameters the filter bar passes to the API's schema as they are.
 PLAIN_PARAMS = ("state", "label_op", "labeled_by")
+URI = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 
 
 @dataclass
@@ -58,11 +62,11 @@ class ListState:
         return urlencode(list(args.items(multi=True)))
 
 
-def read_state(args: MultiDict, folder: str = "") -> ListState:
+def read_state(args: MultiDict, root: ObjectURI | None = None) -> ListState:
     """Read the page state from URL arguments; bad values are reported, not raised.
 
-    `folder` is the key prefix of the dataset's input path: a folder typed in the filter bar is
-    taken inside it.
+    `root` is the dataset's input path: a folder typed in the filter bar is taken inside it, and a
+    pasted URI of its bucket is read as a key.
     """
     state = ListState(MultiDict([(k, v) for k, v in args.items(multi=True) if v != ""]))
     state.page = _positive_int(args.get("page"), 1)
@@ -70,13 +74,13 @@ def read_state(args: MultiDict, folder: str = "") -> ListState:
     state.limit = limit if limit in PAGE_SIZES else PAGE_SIZES[0]
     state.cursor = args.get("cursor") or None
     try:
-        state.filter = read_filter(state.args, folder)
+        state.filter = read_filter(state.args, root)
     except ValidationError as exc:
         state.errors = form_errors(exc)
     return state
 
 
-def read_filter(args: MultiDict, folder: str = "") -> SampleFilter:
+def read_filter(args: MultiDict, root: ObjectURI | None = None) -> SampleFilter:
     """Turn the filter bar's parameters into the service's filter, through the API's schema."""
     data: dict[str, Any] = {"label": args.getlist("label")}
     for name in PLAIN_PARAMS:
@@ -90,12 +94,47 @@ def read_filter(args: MultiDict, folder: str = "") -> SampleFilter:
             data["created_from"] = _day_start(args["created_from"])
         if args.get("created_to"):
             data["created_to"] = _day_end(args["created_to"])
-    path = (args.get("path") or "").strip()
-    if path.endswith("/"):
-        data["dir"] = path if path.startswith(folder) else folder + path.lstrip("/")
-    elif path:
-        data["path"] = path
+    data.update(_path_filter((args.get("path") or "").strip(), root))
     return SampleFilter.from_args(SampleQuery().load(data))
+
+
+def _path_filter(path: str, root: ObjectURI | None) -> dict[str, str]:
+    """Read the "File name or path" box: a folder ends with '/' and is taken inside the input path;
+    anything else is a part of the key. A pasted URI (`s3://bucket/folder/`, copied from the
+    object store's console) names a key of the dataset's bucket."""
+    folder = root.key if root else ""
+    if URI.match(path):
+        key = _key_of(path, root)
+        if key == "" or (key.endswith("/") and folder.startswith(key)):  # the input path, or a folder above it
+            return {}
+        if key.endswith("/") and not key.startswith(folder):
+            raise ValidationError({"path": [f"{path} is outside the input path {root}"]})
+        path = key
+    if path.endswith("/"):
+        return {"dir": path if path.startswith(folder) else folder + path.lstrip("/")}
+    return {"path": path} if path else {}
+
+
+def _key_of(uri: str, root: ObjectURI | None) -> str:
+    """Return the key a URI names in the dataset's bucket; another bucket is an error."""
+    bucket = str(ObjectURI(root.scheme, root.bucket, "")) if root else None
+    if bucket is None or not uri.lower().startswith(bucket.lower()):
+        raise ValidationError({"path": [f"{uri} is not in this dataset's bucket{f' ({bucket})' if bucket else ''}"]})
+    return uri[len(bucket):]
+
+
+def page_numbers(current: int, pages: int, around: int = 2) -> list[int | None]:
+    """Return the page numbers a pager shows: the first, the last and those around the current
+    one, None where a run of pages is left out (1 … 4 5 [6] 7 8 … 20)."""
+    shown = sorted({1, pages, *range(max(current - around, 1), min(current + around, pages) + 1)})
+    numbers: list[int | None] = []
+    for n in shown:
+        if numbers and n - numbers[-1] > 2:
+            numbers.append(None)
+        elif numbers and n - numbers[-1] == 2:
+            numbers.append(n - 1)  # a gap of one page shows that page rather than "…"
+        numbers.append(n)
+    return numbers
 
 
 def _day_start(day: str) -> str:

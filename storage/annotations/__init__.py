@@ -10,9 +10,11 @@ from storage.annotations.model import (
     AnnotatedObject,
     Annotation,
     AnnotationError,
+    Part,
+    Shape,
 )
 from storage.annotations.reader import MAX_XML_BYTES, read_annotation
-from storage.annotations.writer import write_annotation
+from storage.annotations.writer import object_problem, text_problem, write_annotation
 
 __all__ = [
     "MAX_XML_BYTES",
@@ -21,6 +23,10 @@ __all__ = [
     "AnnotatedObject",
     "Annotation",
     "AnnotationError",
+    "Part",
+    "Shape",
+    "object_problem",
     "read_annotation",
+    "text_problem",
     "write_annotation",
 ]

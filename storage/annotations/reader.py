@@ -1,12 +1,24 @@
 """Read annotation XML safely: hardened lxml parsing, then strict checks of every value.
 
-Accepted: ModelArts segmentation files (polygons, open or repeating the first point) and
-detection files of other tools. Shapes are kept when they map onto our model: `polygon`;
-`bndbox` (4 corners, clockwise from the top left); `point`; `line`, `dashed` and `polyline`
-as `polyline`; `circle` as a 32-vertex `polygon`. An object with several shapes keeps the
-first of: polygon, polyline, line, dashed, circle, point, bndbox (a bndbox next to a polygon
-is usually derived from it). Files without our attribution elements read as source
-"imported". Anything malformed raises one AnnotationError naming the file and the problem.
+Accepted: ModelArts files and the PASCAL-VOC files of other tools (LabelImg, CVAT, VOC 2012), in
+UTF-8 with or without a byte order mark. Every shape is kept as itself: `polygon` (open: a last
+point repeating the first, and a point repeating the one before it, are dropped), `bndbox` (its
+4 corners clockwise from the top left), `point` (`x`/`y` or `x1`/`y1`), `line`, `polyline`,
+`dashed`, `circle` (its centre and radius). An object with several shape elements keeps the
+first of polygon, polyline, line, dashed, circle, point, bndbox as its shape (a bndbox next to a
+polygon is usually derived from it) and the others, in file order, as its `extra_shapes`.
+
+Kept too: per object `pose`, `truncated`, `occluded`, `difficult`, `confidence`, ModelArts'
+`<properties>` (`<property><key/><value/></property>`, or `<key>value</key>`), VOC `<part>`s (a
+name and a bndbox) and our attribution elements; per file `folder`, `source`, `size/depth`,
+`segmented`, `mask_source` and the root's attributes. Any other element (LabelImg's `<path>`,
+CVAT's `<attributes>`) is kept verbatim and written back as it came. Files without our
+attribution elements read as source "imported".
+
+An object whose shape breaks the shape rules or leaves the image (checked against the image's
+real size when the caller knows it) is left out and reported in `Annotation.rejected`, one line
+each; the rest of the file is read. Anything else malformed raises one AnnotationError naming
+the file and the problem.
 """
 
 from __future__ import annotations
@@ -18,29 +30,46 @@ from datetime import datetime
 
 from lxml import etree
 
-from storage.annotations.geometry import box_corners, check_points, circle_outline, open_polygon
+from storage.annotations.geometry import box_corners, check_shape, open_polygon, part_box
 from storage.annotations.model import (
     SOURCE_BY_TOOL,
     AnnotatedObject,
     Annotation,
     AnnotationError,
+    BadGeometry,
     Color,
     Malformed,
+    Part,
     Point,
+    Shape,
 )
 
 MAX_XML_BYTES = 5 * 1024 * 1024
 _NUMBER = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
 _COORDINATE_TAG = re.compile(r"([xy])([0-9]{1,6})")
 _FLAGS = {"0": False, "1": True, "false": False, "true": True}
+FILE_FIELDS = ("folder", "filename", "source", "size", "segmented", "mask_source")
+OBJECT_FIELDS = ("name", "pose", "truncated", "occluded", "difficult", "mask_color", "confidence", "properties",
+                 "label_tool", "labeled_by", "labeled_at", "updated_by", "updated_at")
 
 
-def read_annotation(data: bytes, name: str) -> Annotation:
-    """Parse one annotation file; raise AnnotationError("<name>: <problem>") if it is malformed."""
+def read_annotation(data: bytes, name: str, image_size: tuple[int, int] | None = None) -> Annotation:
+    """Parse one annotation file; raise AnnotationError("<name>: <problem>") if it is malformed.
+
+    Shapes are checked against `image_size` (the image's real width and height) when given, else
+    against the file's own <size>."""
     try:
-        return _annotation(_parse(data))
+        return _annotation(_parse(data), image_size)
     except Malformed as exc:
         raise AnnotationError(name, str(exc)) from None
+
+
+def xml_parser() -> etree.XMLParser:
+    """The parser of every annotation XML we read: entities, DTDs and the network all off."""
+    return etree.XMLParser(
+        resolve_entities=False, no_network=True, huge_tree=False, load_dtd=False,
+        dtd_validation=False, remove_comments=True, remove_pis=True,
+    )
 
 
 def _parse(data: bytes) -> etree._Element:
@@ -49,12 +78,8 @@ def _parse(data: bytes) -> etree._Element:
         raise Malformed(f"file is {len(data)} bytes, larger than the {MAX_XML_BYTES} byte limit")
     if not data.strip():
         raise Malformed("file is empty")
-    parser = etree.XMLParser(
-        resolve_entities=False, no_network=True, huge_tree=False, load_dtd=False,
-        dtd_validation=False, remove_comments=True, remove_pis=True,
-    )
     try:
-        root = etree.fromstring(data, parser)
+        root = etree.fromstring(data, xml_parser())
     except (etree.XMLSyntaxError, ValueError) as exc:
         raise Malformed(_syntax_problem(exc)) from None
     _refuse_doctype(root.getroottree().docinfo)
@@ -89,18 +114,60 @@ def _refuse_doctype(docinfo: etree.DocInfo) -> None:
         raise Malformed("a document type declaration (DOCTYPE) is not allowed")
 
 
-def _annotation(root: etree._Element) -> Annotation:
+def _annotation(root: etree._Element, image_size: tuple[int, int] | None) -> Annotation:
     """Build the Annotation from a parsed <annotation> element."""
     size = root.find("size")
     if size is None:
         raise Malformed("missing <size>")
     width, height = _dimension(size, "width"), _dimension(size, "height")
-    depth = _dimension(size, "depth") if size.find("depth") is not None else 3
-    objects = [_object(el, i, width, height) for i, el in enumerate(root.iterfind("object"), 1)]
-    return Annotation(
+    depth = _dimension(size, "depth") if _text(size, "depth") is not None else None
+    bounds = image_size or (width, height)
+    source, source_kept = _source_fields(root.find("source"))
+    ann = Annotation(
         filename=_text(root, "filename") or "", width=width, height=height, depth=depth,
-        objects=objects, folder=_text(root, "folder") or "NA", mask_source=_text(root, "mask_source"),
+        folder=_folder(root), mask_source=_text(root, "mask_source"),
+        source=source, segmented=_flag(root, "segmented"), attributes=dict(root.attrib),
+        extensions=_extensions(root, FILE_FIELDS, multi=("object",), keep=() if source_kept else ("source",)),
     )
+    for index, el in enumerate((child for child in root if child.tag == "object"), 1):
+        try:
+            ann.objects.append(_object(el, index, *bounds))
+        except BadGeometry as exc:
+            ann.rejected.append(str(exc))
+    return ann
+
+
+def _folder(root: etree._Element) -> str:
+    """Read <folder>: "NA" when the file has none, as ModelArts writes it; empty when it is empty."""
+    folder = root.find("folder")
+    return "NA" if folder is None else (folder.text or "").strip()
+
+
+def _source_fields(el: etree._Element | None) -> tuple[dict[str, str], bool]:
+    """Read <source> as its children's texts; (empty, False) when it holds more than flat fields
+    (then it is kept verbatim instead)."""
+    if el is None:
+        return {}, True
+    children = [child for child in el if isinstance(child.tag, str)]
+    tags = [child.tag for child in children]
+    if any(len(child) for child in children) or len(set(tags)) != len(tags) or el.attrib:
+        return {}, False
+    return {child.tag: (child.text or "").strip() for child in children}, True
+
+
+def _extensions(parent: etree._Element, single: tuple[str, ...], multi: tuple[str, ...] = (), keep: tuple[str, ...] = ()) -> list[str]:
+    """Return, as XML text, the children that no field holds: unknown tags, a second copy of a
+    `single` field, and the known tags listed in `keep` (`multi` tags are all read elsewhere)."""
+    seen: set[str] = set()
+    out = []
+    for child in parent:
+        if not isinstance(child.tag, str) or child.tag in multi:
+            continue
+        if child.tag in single and child.tag not in seen and child.tag not in keep:
+            seen.add(child.tag)
+            continue
+        out.append(etree.tostring(child, encoding="unicode", with_tail=False))
+    return out
 
 
 def _dimension(size: etree._Element, tag: str) -> int:
@@ -120,11 +187,16 @@ def _object(el: etree._Element, index: int, width: int, height: int) -> Annotate
     if label is None:
         raise Malformed(f"object {index}: missing <name>")
     try:
-        shape, points = _geometry(el, width, height)
-        check_points(shape, points, width, height)
-        return AnnotatedObject(label=label, points=points, shape=shape, **_attributes(el))
+        main, *extra = _shapes(el, width, height)
+        parts, odd_parts = _parts(el, width, height)
+        properties, properties_kept = _properties(el.find("properties"))
+        kept = _extensions(el, OBJECT_FIELDS, multi=(*_SHAPE_READERS, "part"), keep=() if properties_kept else ("properties",))
+        return AnnotatedObject(
+            label=label, points=main.points, shape=main.shape, radius=main.radius, extra_shapes=extra,
+            properties=properties, parts=parts, extensions=[*kept, *odd_parts], **_attributes(el),
+        )
     except Malformed as exc:
-        raise Malformed(f"object {index} ({label!r}): {exc}") from None
+        raise type(exc)(f"object {index} ({label!r}): {exc}") from None
 
 
 def _attributes(el: etree._Element) -> dict[str, object]:
@@ -144,13 +216,21 @@ def _attributes(el: etree._Element) -> dict[str, object]:
     }
 
 
-def _geometry(el: etree._Element, width: int, height: int) -> tuple[str, list[Point]]:
-    """Return (shape, points) from the object's first shape element by priority."""
-    for tag, (shape, read) in _SHAPE_READERS.items():
-        found = el.find(tag)
-        if found is not None:
-            return shape, read(found, width, height)
-    raise Malformed("no shape (expected polygon, bndbox, point, circle, line or polyline)")
+def _shapes(el: etree._Element, width: int, height: int) -> list[Shape]:
+    """Return the object's shapes, checked: its main one (by priority), then the others in file order."""
+    found = [child for child in el if isinstance(child.tag, str) and child.tag in _SHAPE_READERS]
+    if not found:
+        raise Malformed("no shape (expected polygon, bndbox, point, line, polyline, dashed or circle)")
+    main = min(found, key=lambda child: list(_SHAPE_READERS).index(child.tag))
+    shapes = [_shape(child) for child in [main, *(child for child in found if child is not main)]]
+    for shape in shapes:
+        check_shape(shape, width, height)
+    return shapes
+
+
+def _shape(el: etree._Element) -> Shape:
+    """Read one shape element."""
+    return _SHAPE_READERS[el.tag](el)
 
 
 def _numbered(el: etree._Element) -> list[Point]:
@@ -172,44 +252,94 @@ def _numbered(el: etree._Element) -> list[Point]:
     return [(values[("x", n)], values[("y", n)]) for n in range(1, count + 1)]
 
 
-def _polygon(el: etree._Element, width: int, height: int) -> list[Point]:
-    """Read a polygon, dropping a last point that repeats the first."""
-    return open_polygon(_numbered(el))
+def _polygon(el: etree._Element) -> Shape:
+    """Read a polygon, open: repeats of the point before and a last point repeating the first are dropped."""
+    return Shape("polygon", open_polygon(_numbered(el)))
 
 
-def _polyline(el: etree._Element, width: int, height: int) -> list[Point]:
-    """Read a polyline, line or dashed line."""
-    return _numbered(el)
+def _line(el: etree._Element) -> Shape:
+    """Read a line, polyline or dashed line as the shape its tag names."""
+    return Shape(el.tag, _numbered(el))
 
 
-def _point(el: etree._Element, width: int, height: int) -> list[Point]:
+def _point(el: etree._Element) -> Shape:
     """Read a point written as <x>/<y> or as <x1>/<y1>."""
     if el.find("x") is not None or el.find("y") is not None:
-        return [(_field(el, "x"), _field(el, "y"))]
-    return _numbered(el)
+        return Shape("point", [(_field(el, "x"), _field(el, "y"))])
+    return Shape("point", _numbered(el))
 
 
-def _bndbox(el: etree._Element, width: int, height: int) -> list[Point]:
+def _bndbox(el: etree._Element) -> Shape:
     """Read a box as its four corners."""
-    return box_corners(*(_field(el, tag) for tag in ("xmin", "ymin", "xmax", "ymax")))
+    return Shape("bndbox", box_corners(*_box(el)))
 
 
-def _circle(el: etree._Element, width: int, height: int) -> list[Point]:
-    """Read a circle as a polygon outline."""
-    return circle_outline(_field(el, "cx"), _field(el, "cy"), _field(el, "r"), width, height)
+def _box(el: etree._Element) -> tuple[float, float, float, float]:
+    xmin, ymin, xmax, ymax = (_field(el, tag) for tag in ("xmin", "ymin", "xmax", "ymax"))
+    return xmin, ymin, xmax, ymax
 
 
-_ShapeReader = Callable[[etree._Element, int, int], list[Point]]
-# Shape element -> (the shape we keep, its reader), in order of priority.
-_SHAPE_READERS: dict[str, tuple[str, _ShapeReader]] = {
-    "polygon": ("polygon", _polygon),
-    "polyline": ("polyline", _polyline),
-    "line": ("polyline", _polyline),
-    "dashed": ("polyline", _polyline),
-    "circle": ("polygon", _circle),
-    "point": ("point", _point),
-    "bndbox": ("bndbox", _bndbox),
+def _circle(el: etree._Element) -> Shape:
+    """Read a circle: its centre and radius."""
+    return Shape("circle", [(_field(el, "cx"), _field(el, "cy"))], _field(el, "r"))
+
+
+# Shape element -> its reader, in order of priority for the object's main shape.
+_SHAPE_READERS: dict[str, Callable[[etree._Element], Shape]] = {
+    "polygon": _polygon,
+    "polyline": _line,
+    "line": _line,
+    "dashed": _line,
+    "circle": _circle,
+    "point": _point,
+    "bndbox": _bndbox,
 }
+
+
+def _parts(el: etree._Element, width: int, height: int) -> tuple[list[Part], list[str]]:
+    """Read the object's VOC <part>s (a name and a bndbox); a part holding anything else is kept verbatim."""
+    parts, odd = [], []
+    for child in el.iterfind("part"):
+        name, box = _text(child, "name"), child.find("bndbox")
+        known = {"name", "bndbox"}
+        if name is None or box is None or any(isinstance(c.tag, str) and c.tag not in known for c in child) or len(child) != 2:
+            odd.append(etree.tostring(child, encoding="unicode", with_tail=False))
+            continue
+        try:
+            parts.append(Part(name, part_box(_box(box), width, height)))
+        except BadGeometry as exc:
+            raise BadGeometry(f"part {name!r}: {exc}") from None
+    return parts, odd
+
+
+def _properties(el: etree._Element | None) -> tuple[dict[str, str], bool]:
+    """Read ModelArts' <properties>: <property><key>k</key><value>v</value></property> or <k>v</k>
+    children; (empty, False) when it holds anything else (then it is kept verbatim)."""
+    if el is None:
+        return {}, True
+    out: dict[str, str] = {}
+    for child in el:
+        if not isinstance(child.tag, str):
+            continue
+        if child.tag == "property" and len(child):
+            pair = _pair(child)
+        elif len(child) == 0:
+            pair = (child.tag, (child.text or "").strip())
+        else:
+            pair = None
+        if pair is None or pair[0] in out:
+            return {}, False
+        out[pair[0]] = pair[1]
+    return out, True
+
+
+def _pair(el: etree._Element) -> tuple[str, str] | None:
+    """Read <property><key/><value/></property>; None when it holds anything else or no key."""
+    tags = sorted(child.tag for child in el if isinstance(child.tag, str))
+    key, value = _text(el, "key"), el.find("value")
+    if tags != ["key", "value"] or key is None or value is None or len(value) or len(el.find("key")):
+        return None
+    return key, (value.text or "").strip()
 
 
 def _field(el: etree._Element, tag: str) -> float:
@@ -221,11 +351,11 @@ def _field(el: etree._Element, tag: str) -> float:
 
 
 def _coordinate(text: str | None, what: str) -> float:
-    """Read a non-negative finite coordinate."""
+    """Read a finite coordinate (a negative one is a shape outside the image)."""
     stripped = (text or "").strip()
     value = _number(stripped, what)
     if value < 0:
-        raise Malformed(f"{what} is negative: {stripped}")
+        raise BadGeometry(f"{what} is negative: {stripped}")
     return value
 
 
@@ -304,3 +434,4 @@ def _time(el: etree._Element, tag: str) -> datetime | None:
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise Malformed(f"<{tag}> has no time zone: {text!r}")
     return moment
+

@@ -1,12 +1,24 @@
-"""Write annotation XML structurally with lxml.builder, in ModelArts' segmentation layout.
+"""Write annotation XML structurally with lxml.builder, in ModelArts' layout (PASCAL VOC).
 
-Per object we write ModelArts' elements (name, pose, truncated, occluded, difficult,
-mask_color, the shape, confidence) and then our own attribution elements, which plain
-PASCAL-VOC readers ignore: <label_tool> (polygon | extreme_points | import), <labeled_by>,
-<labeled_at>, <updated_by>, <updated_at> (ISO 8601 with time zone). Coordinates are written
-as integers when whole, else rounded to 2 decimals. The writer refuses what the reader would
-refuse or read back differently (e.g. a polygon that repeats its first point, text with
-surrounding white space, naive times), so reading what we wrote gives back what we gave.
+Per file: folder, filename, source (as read; none when the file had none), size (and depth when known),
+segmented, mask_source, then the elements we keep verbatim, then the objects. Per object:
+ModelArts' elements (name, pose, truncated, occluded, difficult, mask_color, the shape, its
+other shapes, its VOC parts, confidence, properties), the elements we keep verbatim, and then
+our own attribution elements, which plain PASCAL-VOC readers ignore: <label_tool> (polygon |
+extreme_points | import), <labeled_by>, <labeled_at>, <updated_by>, <updated_at> (ISO 8601 with
+time zone).
+
+Coordinates are written as whole pixels, because ModelArts' own SDK reads every coordinate with
+`int()` and rejects a whole file at the first decimal. The rounding rule (`geometry.on_grid`):
+each coordinate is rounded to the nearest pixel, halves up, so a point within the image stays
+within it; a polygon then drops points that became equal to the one before (or to its first
+point) and needs 3 distinct points left; a box whose edges met is widened by one pixel; a
+circle's radius is rounded (at least 1) and kept within the image. A shape that does not survive
+rounding (smaller than a pixel) is refused, naming the object.
+
+The writer refuses what the reader would refuse or read back differently (text with surrounding
+white space, naive times, characters XML cannot hold), so reading what we wrote gives back what
+we gave, coordinates on the grid.
 """
 
 from __future__ import annotations
@@ -18,7 +30,7 @@ from datetime import datetime
 from lxml import etree
 from lxml.builder import E
 
-from storage.annotations.geometry import box_of, check_points, number_text
+from storage.annotations.geometry import box_of, part_on_grid, writable
 from storage.annotations.model import (
     SHAPES,
     SOURCES,
@@ -28,8 +40,11 @@ from storage.annotations.model import (
     AnnotationError,
     Color,
     Malformed,
+    Part,
     Point,
+    Shape,
 )
+from storage.annotations.reader import xml_parser
 
 _NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
@@ -43,61 +58,105 @@ def write_annotation(ann: Annotation) -> bytes:
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
+def text_problem(value: object, empty_ok: bool = False) -> str | None:
+    """Say why a text cannot be written so that it reads back unchanged; None when it can."""
+    if not isinstance(value, str):
+        return f"must be text, got {type(value).__name__}"
+    if not value and not empty_ok:
+        return "is empty"
+    if value != value.strip():
+        return f"has leading or trailing white space: {value!r}"
+    if _NOT_XML.search(value):
+        return f"contains a character XML cannot hold: {value!r}"
+    return None
+
+
+def object_problem(obj: AnnotatedObject, width: int, height: int) -> str | None:
+    """Say why an object cannot be written on a width x height image (its shape, a part, a text);
+    None when it can. What a save checks before it stores anything."""
+    try:
+        _object_element(obj, width, height)
+    except Malformed as exc:
+        return str(exc)
+    return None
+
+
 def _annotation(ann: Annotation) -> etree._Element:
     """Build the <annotation> element."""
-    for name in ("width", "height", "depth"):
+    for name in ("width", "height") if ann.depth is None else ("width", "height", "depth"):
         _positive_int(getattr(ann, name), f"size/{name}")
     objects = [_object(obj, i, ann) for i, obj in enumerate(ann.objects, 1)]
-    return E.annotation(
-        E.folder(_text(ann.folder, "folder")),
+    root = E.annotation(
+        E.folder(_text(ann.folder, "folder", empty_ok=True)),
         E.filename(_text(ann.filename, "filename", empty_ok=True)),
-        E.source(E.database("Unknown")),
-        E.size(E.width(str(ann.width)), E.height(str(ann.height)), E.depth(str(ann.depth))),
-        E.segmented("1"),
+        *_source(ann.source),
+        E.size(E.width(str(ann.width)), E.height(str(ann.height)), *([] if ann.depth is None else [E.depth(str(ann.depth))])),
+        E.segmented(_flag(ann.segmented)),
         *_optional_text("mask_source", ann.mask_source),
+        *_kept(ann.extensions),
         *objects,
     )
+    for name, value in ann.attributes.items():
+        try:
+            root.set(name, _text(value, f"attribute {name}", empty_ok=True))
+        except ValueError as exc:
+            raise Malformed(f"attribute {name!r} cannot be written: {exc}") from None
+    return root
+
+
+def _source(source: dict[str, str]) -> list[etree._Element]:
+    """Build <source> with one child per field; none when the file had no source."""
+    if not source:
+        return []
+    return [E.source(*(_element(tag, _text(value, f"source/{tag}", empty_ok=True)) for tag, value in source.items()))]
 
 
 def _object(obj: AnnotatedObject, index: int, ann: Annotation) -> etree._Element:
     """Build one <object> element; problems name the object by position and label."""
     try:
-        return E.object(
-            E.name(_text(obj.label, "label")),
-            E.pose(_text(obj.pose, "pose")),
-            E.truncated(_flag(obj.truncated)),
-            E.occluded(_flag(obj.occluded)),
-            E.difficult(_flag(obj.difficult)),
-            *_mask_color(obj.mask_color),
-            _shape(obj, ann.width, ann.height),
-            *_confidence(obj.confidence),
-            *_attribution(obj),
-        )
+        return _object_element(obj, ann.width, ann.height)
     except Malformed as exc:
         raise Malformed(f"object {index} ({obj.label!r}): {exc}") from None
 
 
-def _shape(obj: AnnotatedObject, width: int, height: int) -> etree._Element:
-    """Build the shape element: polygon, polyline, point or bndbox."""
-    if obj.shape not in SHAPES:
-        raise Malformed(f"unknown shape {obj.shape!r} (expected {', '.join(SHAPES)})")
-    points = [(_rounded(x), _rounded(y)) for x, y in obj.points]
-    check_points(obj.shape, points, width, height)
-    if obj.shape == "bndbox":
+def _object_element(obj: AnnotatedObject, width: int, height: int) -> etree._Element:
+    return E.object(
+        E.name(_text(obj.label, "label")),
+        E.pose(_text(obj.pose, "pose")),
+        E.truncated(_flag(obj.truncated)),
+        E.occluded(_flag(obj.occluded)),
+        E.difficult(_flag(obj.difficult)),
+        *_mask_color(obj.mask_color),
+        _shape(Shape(obj.shape, obj.points, obj.radius), width, height),
+        *(_shape(shape, width, height) for shape in obj.extra_shapes),
+        *(_part(part, width, height) for part in obj.parts),
+        *_confidence(obj.confidence),
+        *_properties(obj.properties),
+        *_kept(obj.extensions),
+        *_attribution(obj),
+    )
+
+
+def _shape(shape: Shape, width: int, height: int) -> etree._Element:
+    """Build a shape element on the whole-pixel grid."""
+    if shape.shape not in SHAPES:
+        raise Malformed(f"unknown shape {shape.shape!r} (expected {', '.join(SHAPES)})")
+    grid = writable(shape, width, height)
+    points = grid.points
+    if grid.shape == "bndbox":
         xmin, ymin, xmax, ymax = box_of(points)
         return E.bndbox(*_numbers(xmin=xmin, ymin=ymin, xmax=xmax, ymax=ymax))
-    if obj.shape == "point":
+    if grid.shape == "point":
         return E.point(*_numbers(x=points[0][0], y=points[0][1]))
-    if obj.shape == "polygon" and points[0] == points[-1]:
-        raise Malformed("polygon repeats its first point as its last; leave the last one out")
-    return E(obj.shape, *_numbered(points))
+    if grid.shape == "circle":
+        return E.circle(*_numbers(cx=points[0][0], cy=points[0][1], r=grid.radius or 0))
+    return E(grid.shape, *_numbered(points))
 
 
-def _rounded(value: float) -> float:
-    """Return a coordinate as it will read back: whole, or rounded to 2 decimals."""
-    if not math.isfinite(value):
-        raise Malformed(f"coordinate {value} is not finite")
-    return float(number_text(value))
+def _part(part: Part, width: int, height: int) -> etree._Element:
+    """Build a VOC <part>: its name and its box on the grid."""
+    xmin, ymin, xmax, ymax = part_on_grid(part.box, width, height)
+    return E.part(E.name(_text(part.name, "part name")), E.bndbox(*_numbers(xmin=xmin, ymin=ymin, xmax=xmax, ymax=ymax)))
 
 
 def _numbered(points: list[Point]) -> list[etree._Element]:
@@ -107,8 +166,29 @@ def _numbered(points: list[Point]) -> list[etree._Element]:
 
 
 def _numbers(**values: float) -> list[etree._Element]:
-    """Build one element per coordinate, in the order given."""
-    return [E(tag, number_text(value)) for tag, value in values.items()]
+    """Build one element per whole-pixel coordinate, in the order given."""
+    return [E(tag, str(int(value))) for tag, value in values.items()]
+
+
+def _properties(properties: dict[str, str]) -> list[etree._Element]:
+    """Build ModelArts' <properties> with one <property><key/><value/></property> per entry."""
+    if not properties:
+        return []
+    return [E.properties(*(
+        E.property(E.key(_text(key, "property key")), E.value(_text(value, f"property {key!r}", empty_ok=True)))
+        for key, value in properties.items()
+    ))]
+
+
+def _kept(fragments: list[str]) -> list[etree._Element]:
+    """Parse back the elements kept verbatim."""
+    out = []
+    for fragment in fragments:
+        try:
+            out.append(etree.fromstring(fragment, xml_parser()))
+        except (etree.XMLSyntaxError, ValueError) as exc:
+            raise Malformed(f"a kept element is not well-formed XML: {exc}") from None
+    return out
 
 
 def _attribution(obj: AnnotatedObject) -> list[etree._Element]:
@@ -124,16 +204,19 @@ def _attribution(obj: AnnotatedObject) -> list[etree._Element]:
     ]
 
 
+def _element(tag: str, text: str) -> etree._Element:
+    """Build <tag>text</tag>, refusing a tag XML cannot name."""
+    try:
+        return E(tag, text)
+    except ValueError as exc:
+        raise Malformed(f"<{tag}> cannot be written: {exc}") from None
+
+
 def _text(value: str, what: str, empty_ok: bool = False) -> str:
     """Check that text is XML-safe and reads back unchanged (no surrounding white space)."""
-    if not isinstance(value, str):
-        raise Malformed(f"{what} must be text, got {type(value).__name__}")
-    if not value and not empty_ok:
-        raise Malformed(f"{what} is empty")
-    if value != value.strip():
-        raise Malformed(f"{what} has leading or trailing white space: {value!r}")
-    if _NOT_XML.search(value):
-        raise Malformed(f"{what} contains a character XML cannot hold: {value!r}")
+    problem = text_problem(value, empty_ok)
+    if problem is not None:
+        raise Malformed(f"{what} {problem}")
     return value
 
 

@@ -14,6 +14,7 @@ from playwright.sync_api import expect
 
 from storage.annotations import AnnotatedObject, Annotation, read_annotation, write_annotation
 
+from .canvas import canvas_point, click_image, expect_objects, open_sample, relative
 from .conftest import log_in
 
 pytestmark = pytest.mark.e2e
@@ -76,29 +77,6 @@ def dataset(browser, stack, photos, screenshots):
     assert not page.js_errors
     page.context.close()
     return {"url": url, "name": name, **photos}
-
-
-def canvas_point(page, x: float, y: float) -> tuple[float, float]:
-    """Turn image pixels into page coordinates through the canvas's current zoom and pan."""
-    canvas = page.locator("#canvas")
-    scale, ox, oy = (float(canvas.get_attribute(f"data-{name}")) for name in ("scale", "offset-x", "offset-y"))
-    box = canvas.bounding_box()
-    return box["x"] + ox + x * scale, box["y"] + oy + y * scale
-
-
-def click_image(page, x: float, y: float) -> None:
-    page.mouse.click(*canvas_point(page, x, y))
-
-
-def open_sample(page, dataset, file_name: str) -> None:
-    page.goto(dataset["url"])
-    page.click(f".tile:has(.tile-name:text-is('{file_name}')) a")
-    page.wait_for_selector("#canvas[data-ready=true]")
-
-
-def expect_objects(page, labels: list[str]) -> None:
-    """Wait until the object list shows these labels, in order."""
-    expect(page.locator("#objects .object-name")).to_have_text([f"{i}. {label}" for i, label in enumerate(labels, 1)])
 
 
 def save(page) -> None:
@@ -321,12 +299,6 @@ def test_editing_tools_and_shortcut_titles(admin_page, dataset, screenshots):
     assert page.evaluate("document.fullscreenElement !== null")
     page.keyboard.press("Shift+F")
     expect(page.locator("[data-action=fullscreen]")).to_have_attribute("aria-pressed", "false")
-
-
-def relative(page, point) -> dict:
-    box = page.locator("#canvas").bounding_box()
-    x, y = canvas_point(page, *point)
-    return {"x": x - box["x"], "y": y - box["y"]}
 
 
 def test_a_second_browser_saving_the_same_image_meets_the_conflict(browser, stack, admin_page, dataset, screenshots):

@@ -77,10 +77,10 @@ def test_point(point):
     assert (obj.shape, obj.points) == ("point", [(3, 4)])
 
 
-@pytest.mark.parametrize("tag", ["line", "dashed"])
-def test_line_and_dashed_read_as_polyline(tag):
+@pytest.mark.parametrize("tag", ["line", "dashed", "polyline"])
+def test_line_dashed_and_polyline_keep_their_own_shape(tag):
     obj = read_annotation(_doc(f"<name>l</name><{tag}><x1>1</x1><y1>2</y1><x2>3</x2><y2>4</y2></{tag}>"), "f.xml")
-    assert (obj.objects[0].shape, obj.objects[0].points) == ("polyline", [(1, 2), (3, 4)])
+    assert (obj.objects[0].shape, obj.objects[0].points) == (tag, [(1, 2), (3, 4)])
 
 
 def test_polyline():
@@ -89,17 +89,52 @@ def test_polyline():
     assert (obj.shape, obj.points) == ("polyline", [(1, 2), (3, 4), (5, 1)])
 
 
-def test_circle_becomes_a_polygon_within_its_bounds():
+def test_circle_stays_a_circle():
     obj = read_annotation(_doc("<name>c</name><circle><cx>50</cx><cy>25</cy><r>20</r></circle>"), "f.xml").objects[0]
-    assert obj.shape == "polygon" and len(obj.points) == 32
-    assert obj.points[0] == (70, 25)
-    assert all(30 <= x <= 70 and 5 <= y <= 45 for x, y in obj.points)
+    assert (obj.shape, obj.points, obj.radius) == ("circle", [(50, 25)], 20)
 
 
-def test_polygon_wins_over_a_derived_bndbox():
+def test_polygon_wins_over_a_derived_bndbox_which_is_kept_beside_it():
     box = "<bndbox><xmin>1</xmin><ymin>1</ymin><xmax>20</xmax><ymax>30</ymax></bndbox>"
     obj = read_annotation(_doc(f"<name>a</name>{box}{TRIANGLE}"), "f.xml").objects[0]
     assert obj.shape == "polygon"
+    assert [(s.shape, s.points) for s in obj.extra_shapes] == [("bndbox", [(1, 1), (20, 1), (20, 30), (1, 30)])]
+
+
+def test_attributes_properties_parts_and_unknown_elements_are_kept():
+    body = (
+        "<name>person</name><pose>Left</pose><truncated>1</truncated><occluded>1</occluded><difficult>1</difficult>"
+        "<bndbox><xmin>1</xmin><ymin>2</ymin><xmax>60</xmax><ymax>40</ymax></bndbox>"
+        "<part><name>head</name><bndbox><xmin>5</xmin><ymin>3</ymin><xmax>15</xmax><ymax>12</ymax></bndbox></part>"
+        "<properties><property><key>颜色</key><value>红色</value></property><size>big</size></properties>"
+        "<attributes><attribute><name>color</name><value>red</value></attribute></attributes>"
+        "<confidence>0.5</confidence>"
+    )
+    data = f'<annotation verified="yes"><folder>imgs</folder><path>/a/b.jpg</path><source><database>VOC</database>' \
+           f'<image>flickr</image></source><size><width>100</width><height>50</height><depth>1</depth></size>' \
+           f'<segmented>0</segmented><object>{body}</object></annotation>'
+    ann = read_annotation(data.encode(), "f.xml")
+    assert (ann.folder, ann.depth, ann.segmented, ann.source) == ("imgs", 1, False, {"database": "VOC", "image": "flickr"})
+    assert ann.attributes == {"verified": "yes"} and ann.extensions == ["<path>/a/b.jpg</path>"]
+    [obj] = ann.objects
+    assert (obj.pose, obj.truncated, obj.occluded, obj.difficult, obj.confidence) == ("Left", True, True, True, 0.5)
+    assert obj.properties == {"颜色": "红色", "size": "big"}
+    assert [(p.name, p.box) for p in obj.parts] == [("head", (5, 3, 15, 12))]
+    assert obj.extensions == ["<attributes><attribute><name>color</name><value>red</value></attribute></attributes>"]
+
+
+def test_a_utf8_byte_order_mark_is_read():
+    data = "\ufeff<?xml version='1.0' encoding='utf-8'?><annotation><size><width>9</width><height>9</height></size>" \
+           "<object><name>猫</name><point><x>1</x><y>2</y></point></object></annotation>"
+    assert read_annotation(data.encode("utf-8"), "f.xml").objects[0].label == "猫"
+
+
+def test_shapes_are_checked_against_the_real_image_size_when_given():
+    ann = read_annotation(_doc("<name>a</name>" + _polygon((1, 1), (90, 1), (10, 30)), "<name>b</name>" + TRIANGLE), "f.xml",
+                          image_size=(50, 50))
+    assert (ann.width, ann.height) == (100, 50)  # what the file says; the caller compares
+    assert [o.label for o in ann.objects] == ["b"]
+    assert ann.rejected == ["object 1 ('a'): point (90, 1) is outside the 50x50 image (x > 50)"]
 
 
 def test_attribution_elements():
@@ -191,30 +226,18 @@ BAD_INPUTS = {
     "underscore number": (_doc("<name>a</name>" + _polygon((1, 1), ("1_0", 1), (3, 3))), "polygon/x2 is not a number"),
     "nan coordinate": (_doc("<name>a</name>" + _polygon((1, 1), ("nan", 1), (3, 3))), "polygon/x2 is not a number"),
     "huge coordinate": (_doc("<name>a</name>" + _polygon((1, 1), ("1e999", 1), (3, 3))), "polygon/x2 is not a finite number"),
-    "negative coordinate": (_doc("<name>a</name>" + _polygon((1, 1), (2, -4), (3, 3))), "polygon/y2 is negative: -4"),
-    "outside width": (_doc("<name>a</name>" + _polygon((1, 1), (101, 1), (3, 3))), r"point \(101, 1\) is outside the 100x50 image"),
-    "outside height": (_doc("<name>a</name>" + _polygon((1, 1), (2, 50.5), (3, 3))), r"point \(2, 50.5\) is outside the 100x50 image"),
-    "two-point polygon": (_doc("<name>a</name>" + _polygon((1, 1), (2, 2))), "polygon has 2 points, at least 3 needed"),
-    "closed two-point polygon": (_doc("<name>a</name>" + _polygon((1, 1), (2, 2), (1, 1))), "polygon has 2 points"),
     "missing y": (_doc("<name>a</name><polygon><x1>1</x1><y1>1</y1><x2>2</x2></polygon>"), "polygon has no y2"),
     "gap in numbering": (_doc("<name>a</name><polygon><x1>1</x1><y1>1</y1><x3>2</x3><y3>2</y3><x4>3</x4><y4>1</y4></polygon>"), "polygon has no x2"),
     "duplicate coordinate": (_doc("<name>a</name><polygon><x1>1</x1><x1>2</x1><y1>1</y1></polygon>"), "polygon/x1 appears twice"),
     "no name": (_doc(TRIANGLE), "object 1: missing <name>"),
     "no shape": (_doc("<name>a</name>"), "no shape"),
-    "inverted bndbox": (_doc("<name>a</name><bndbox><xmin>9</xmin><ymin>1</ymin><xmax>3</xmax><ymax>5</ymax></bndbox>"), "bndbox is empty or inverted"),
     "bndbox missing xmax": (_doc("<name>a</name><bndbox><xmin>1</xmin><ymin>1</ymin><ymax>5</ymax></bndbox>"), "bndbox has no <xmax>"),
-    "bndbox outside": (_doc("<name>a</name><bndbox><xmin>1</xmin><ymin>1</ymin><xmax>300</xmax><ymax>5</ymax></bndbox>"), "outside the 100x50 image"),
-    "circle outside": (_doc("<name>a</name><circle><cx>5</cx><cy>5</cy><r>10</r></circle>"), "extends outside the 100x50 image"),
-    "circle zero radius": (_doc("<name>a</name><circle><cx>5</cx><cy>5</cy><r>0</r></circle>"), "radius must be positive"),
-    "one-point line": (_doc("<name>a</name><line><x1>1</x1><y1>1</y1></line>"), "polyline has 1 points, at least 2 needed"),
-    "empty point": (_doc("<name>a</name><point></point>"), "point has 0 points, exactly 1 needed"),
     "bad flag": (_doc(f"<name>a</name><difficult>maybe</difficult>{TRIANGLE}"), "<difficult> must be 0 or 1, got 'maybe'"),
     "bad mask colour": (_doc(f"<name>a</name><mask_color>300,0,0</mask_color>{TRIANGLE}"), "<mask_color> must be three numbers 0-255"),
     "bad confidence": (_doc(f"<name>a</name>{TRIANGLE}<confidence>1.5</confidence>"), "<confidence> must be between 0 and 1"),
     "unknown tool": (_doc(f"<name>a</name>{TRIANGLE}<label_tool>magic</label_tool>"), "unknown <label_tool> 'magic'"),
     "bad time": (_doc(f"<name>a</name>{TRIANGLE}<labeled_at>yesterday</labeled_at>"), "<labeled_at> is not an ISO 8601 time"),
     "naive time": (_doc(f"<name>a</name>{TRIANGLE}<updated_at>2026-01-01T00:00:00</updated_at>"), "<updated_at> has no time zone"),
-    "second object bad": (_doc("<name>ok</name>" + TRIANGLE, "<name>bad</name>" + _polygon((1, 1), (2, 2))), r"object 2 \('bad'\): polygon has 2 points"),
     "small entity bomb": (
         b'<!DOCTYPE annotation [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;">]><annotation>&b;</annotation>',
         r"entity declarations are not allowed \(2 declared; possible entity-expansion bomb\)",
@@ -235,6 +258,37 @@ def test_malformed_input_gives_one_error_naming_file_and_problem(data, problem):
     assert caught.value.name == "bucket/dir/img 7.xml"
     assert str(caught.value).startswith("bucket/dir/img 7.xml: ")
     assert "\n" not in str(caught.value)
+
+
+BAD_SHAPES = {
+    "negative coordinate": (_polygon((1, 1), (2, -4), (3, 3)), "polygon/y2 is negative: -4"),
+    "outside width": (_polygon((1, 1), (101, 1), (3, 3)), r"point (101, 1) is outside the 100x50 image (x > 100)"),
+    "outside height": (_polygon((1, 1), (2, 50.5), (3, 3)), r"point (2, 50.5) is outside the 100x50 image (y > 50)"),
+    "two-point polygon": (_polygon((1, 1), (2, 2)), "polygon has 2 distinct points, at least 3 needed"),
+    "closed two-point polygon": (_polygon((1, 1), (2, 2), (1, 1)), "polygon has 2 distinct points"),
+    "back and forth polygon": (_polygon((1, 1), (2, 2), (1, 1), (2, 2)), "polygon has 2 distinct points"),
+    "inverted bndbox": ("<bndbox><xmin>9</xmin><ymin>1</ymin><xmax>3</xmax><ymax>5</ymax></bndbox>", "bndbox is empty or inverted"),
+    "empty bndbox": ("<bndbox><xmin>3</xmin><ymin>1</ymin><xmax>3</xmax><ymax>5</ymax></bndbox>", "bndbox is empty or inverted"),
+    "bndbox outside": ("<bndbox><xmin>1</xmin><ymin>1</ymin><xmax>300</xmax><ymax>5</ymax></bndbox>", "outside the 100x50 image (x > 100)"),
+    "circle outside": ("<circle><cx>5</cx><cy>5</cy><r>10</r></circle>", "extends outside the 100x50 image"),
+    "circle zero radius": ("<circle><cx>5</cx><cy>5</cy><r>0</r></circle>", "circle radius must be a positive number"),
+    "one-point line": ("<line><x1>1</x1><y1>1</y1></line>", "line has 1 points, exactly 2 needed"),
+    "three-point line": ("<line><x1>1</x1><y1>1</y1><x2>2</x2><y2>1</y2><x3>3</x3><y3>1</y3></line>", "line has 3 points, exactly 2 needed"),
+    "zero-length line": ("<line><x1>1</x1><y1>1</y1><x2>1</x2><y2>1</y2></line>", "line has its two points at one place"),
+    "one-point dashed": ("<dashed><x1>1</x1><y1>1</y1></dashed>", "dashed has 1 points, at least 2 needed"),
+    "empty point": ("<point></point>", "point has 0 points, exactly 1 needed"),
+    "part outside": (TRIANGLE + "<part><name>hand</name><bndbox><xmin>1</xmin><ymin>1</ymin><xmax>120</xmax><ymax>5</ymax>"
+                     "</bndbox></part>", "part 'hand': point (120, 1) is outside"),
+    "second shape outside": (TRIANGLE + "<bndbox><xmin>1</xmin><ymin>1</ymin><xmax>120</xmax><ymax>5</ymax></bndbox>", "(x > 100)"),
+}
+
+
+@pytest.mark.parametrize(("shape", "problem"), BAD_SHAPES.values(), ids=BAD_SHAPES.keys())
+def test_a_bad_shape_leaves_its_object_out_and_says_why_the_others_are_read(shape, problem):
+    ann = read_annotation(_doc("<name>ok</name>" + TRIANGLE, f"<name>bad</name>{shape}", "<name>ok2</name>" + TRIANGLE), "f.xml")
+    assert [o.label for o in ann.objects] == ["ok", "ok2"]
+    [rejected] = ann.rejected
+    assert rejected.startswith("object 2 ('bad'): ") and problem in rejected, rejected
 
 
 def test_oversized_file_is_refused_before_parsing():

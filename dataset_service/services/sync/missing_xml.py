@@ -13,12 +13,14 @@ from collections.abc import Iterator
 from sqlalchemy import select
 from sqlalchemy.orm import Session, lazyload, sessionmaker
 
+from storage.annotations import AnnotationError
+from storage.errors import AccessDenied, ObjectNotFound
 from storage.paths import sibling_xml_key
 
 from ...config import Config
 from ...models import Dataset, Sample, SyncListed
 from ..annotation_files import write_sibling_xml
-from ..input_folder import input_folder
+from ..input_folder import InputFolder, input_folder
 from ..sample_objects import load_objects
 from .pipeline import JobReport, transaction
 
@@ -54,5 +56,20 @@ def restore(job: JobReport, make_session: sessionmaker[Session], config: Config,
                 select(Sample).where(Sample.id.in_(ids)).options(lazyload(Sample.saved_by)).with_for_update(of=Sample, skip_locked=True)
             )
             for sample in rows:
-                sample.xml_etag = write_sibling_xml(folder, sample, load_objects(session, sample.id))
-                job.count("xml_restored")
+                _restore_one(session, job, folder, sample)
+
+
+def _restore_one(session: Session, job: JobReport, folder: InputFolder, sample: Sample) -> None:
+    """Write one sample's file again; one that cannot be written is reported and the sync goes on.
+
+    A sample whose import left something out (`xml_warning`) is not written: its file is the
+    person's to fix, never a background job's."""
+    if sample.xml_warning:
+        job.error(sample.key, f"annotation: its XML file is missing and not written again ({sample.xml_warning})")
+        return
+    try:
+        sample.xml_etag = write_sibling_xml(folder, sample, load_objects(session, sample.id))
+    except (AnnotationError, AccessDenied, ObjectNotFound) as exc:
+        job.error(sample.key, f"annotation: its XML file is missing and cannot be written again: {getattr(exc, 'problem', exc)}")
+        return
+    job.count("xml_restored")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from functools import partial
 
 from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session, sessionmaker
@@ -202,7 +203,8 @@ class Synchronizer:
         write what has arrived."""
         if todo:
             items = [(candidate, etag, sizes.get(candidate.xml_key)) for candidate, etag in todo]
-            self.write_imports(imports.add(reads.submit(fetch_annotation, items)))
+            read = partial(fetch_annotation, max_pixels=self.config.max_image_pixels)  # module-level: helper processes can run it
+            self.write_imports(imports.add(reads.submit(read, items)))
         self.write_imports(imports.ready())
 
     def write_imports(self, chunks: list[list[Fetched | None]], force: bool = False) -> None:

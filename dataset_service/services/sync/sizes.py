@@ -14,7 +14,7 @@ from storage.images import DEFAULT_MAX_PIXELS
 
 from ...models import Sample
 from ..bulk import update_samples
-from ..image_probe import UndecodableImage, probe_size
+from ..image_probe import UndecodableImage, probe_image
 from ..object_reads import PresignedReader, Reads
 from .pipeline import JobReport, Window, transaction
 
@@ -22,7 +22,7 @@ SIZE_CHUNK = 500
 IMAGE_ERROR = "image: "
 
 samples = Sample.__table__
-# What reading one image gives: (id, key, (width, height) | problem | None when the object is gone).
+# What reading one image gives: (id, key, (width, height, depth) | problem | None when the object is gone).
 SizeResult = tuple[int, str, Any]
 
 
@@ -42,7 +42,7 @@ def read_size(reader: PresignedReader, bucket: str, row: tuple[int, str, int], m
     """Read one image's size (in a reading thread, maybe of a helper process)."""
     sample_id, key, size = row
     try:
-        return sample_id, key, probe_size(reader, bucket, key, size, max_pixels)
+        return sample_id, key, probe_image(reader, bucket, key, size, max_pixels)
     except UndecodableImage as exc:
         return sample_id, key, str(exc)
     except ObjectNotFound:
@@ -71,7 +71,7 @@ def unsized(job: JobReport, make_session: sessionmaker[Session], dataset_id: int
 def write_sizes(job: JobReport, make_session: sessionmaker[Session], chunks: list[list[SizeResult]]) -> None:
     """Store sizes and image errors of some chunks in one transaction."""
     results = [r for chunk in chunks for r in chunk]
-    sized = [{"id": i, "width": r[0], "height": r[1]} for i, _, r in results if isinstance(r, tuple)]
+    sized = [{"id": i, "width": r[0], "height": r[1], "depth": r[2]} for i, _, r in results if isinstance(r, tuple)]
     broken = [{"id": i, "error": IMAGE_ERROR + r} for i, _, r in results if isinstance(r, str)]
     if not sized and not broken:
         return

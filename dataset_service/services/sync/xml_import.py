@@ -1,5 +1,13 @@
 """Importing sibling XML: fetch and parse each one, then write a batch of them in one transaction
-(objects, labels created as needed, attribution, the image size from `<size>`)."""
+(objects with every shape and attribute, labels created as needed in the file's mask colour,
+attribution, the file's own fields).
+
+The real image wins: its size is read from its header beside the XML, and the file's objects are
+checked against it. A `<size>` that disagrees is imported against the real size, and objects
+outside the image (one line each: the object, the point, the limit it passes) are left out while
+the file's other objects are imported; both are said in the sample's `xml_warning` (and on the
+job), which stays until a person saves the sample. Only an image that cannot be read leaves the
+size to the XML (the sample then carries the image's error)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -11,14 +19,18 @@ from sqlalchemy.orm import Session
 
 from storage.annotations import MAX_XML_BYTES, SOURCES, AnnotatedObject, Annotation, AnnotationError, read_annotation
 from storage.errors import ObjectNotFound
+from storage.images import DEFAULT_MAX_PIXELS
 
 from ...models import LABEL_NAME_MAX, AnnotationObject, Label, Sample, User, utcnow
 from ..bulk import update_samples
+from ..image_probe import UndecodableImage, probe_image
 from ..labels import next_color
+from ..object_fields import header_values, row_values
 from ..object_reads import PresignedReader
 from ..sample_objects import ObjectFacts, write_indexes
 from .pipeline import JobReport
 from .planning import Candidate
+from .sizes import IMAGE_ERROR
 
 XML_ERROR = "annotation: "
 
@@ -36,10 +48,13 @@ class Fetched:
     problem: str | None = None
     sample_id: int | None = None  # filled in when the import locks the sample
     error: str | None = None
+    image: tuple[int, int, int] | str | None = None  # the image's real width, height and depth, or why it cannot be read
 
 
-def fetch_annotation(reader: PresignedReader, bucket: str, item: tuple[Candidate, str, int | None]) -> Fetched | None:
-    """Fetch and parse one sibling XML (in a reading thread, maybe of a helper process).
+def fetch_annotation(reader: PresignedReader, bucket: str, item: tuple[Candidate, str, int | None],
+                     max_pixels: int = DEFAULT_MAX_PIXELS) -> Fetched | None:
+    """Fetch and parse one sibling XML, and read its image's real size (in a reading thread, maybe
+    of a helper process); None when the XML is gone since the listing.
 
     The item carries the XML's listed size when known: one over MAX_XML_BYTES is refused without
     a read; otherwise the read stops one byte past the limit, so no XML is ever read whole."""
@@ -52,10 +67,18 @@ def fetch_annotation(reader: PresignedReader, bucket: str, item: tuple[Candidate
         return None
     if len(data) > MAX_XML_BYTES:
         return Fetched(candidate, etag, problem=too_large(candidate.xml_key, f"over {MAX_XML_BYTES} bytes"))
+    image: tuple[int, int, int] | str | None
     try:
-        return Fetched(candidate, etag, annotation=read_annotation(data, candidate.xml_key))
+        image = probe_image(reader, bucket, candidate.key, None, max_pixels)
+    except UndecodableImage as exc:
+        image = str(exc)
+    except ObjectNotFound:  # deleted since it was listed: the next sync deletes its sample
+        image = None
+    try:
+        annotation = read_annotation(data, candidate.xml_key, image[:2] if isinstance(image, tuple) else None)
     except AnnotationError as exc:
-        return Fetched(candidate, etag, problem=str(exc))
+        return Fetched(candidate, etag, problem=str(exc), image=image)
+    return Fetched(candidate, etag, annotation=annotation, image=image)
 
 
 def too_large(xml_key: str, size: str) -> str:
@@ -71,12 +94,14 @@ class Lookups:
         self.labels: dict[str, int] | None = None
         self.users: dict[str, int | None] = {}
 
-    def label_ids(self, session: Session, names: set[str]) -> dict[str, int]:
-        """Return label ids by name, creating the dataset's missing labels with distinct colours."""
+    def label_ids(self, session: Session, names: set[str], colors: dict[str, str] | None = None) -> dict[str, int]:
+        """Return label ids by name, creating the dataset's missing labels in the colour the file
+        gives them (`colors`, "#rrggbb" by name), else in distinct colours."""
         if self.labels is None:
             self.labels = dict(session.execute(select(Label.name, Label.id).where(Label.dataset_id == self.dataset_id)).all())
         for name in sorted(names - self.labels.keys()):
-            label = Label(dataset_id=self.dataset_id, name=name, color=next_color(session, self.dataset_id))
+            color = (colors or {}).get(name) or next_color(session, self.dataset_id)
+            label = Label(dataset_id=self.dataset_id, name=name, color=color)
             session.add(label)
             session.flush()
             self.labels[name] = label.id
@@ -141,17 +166,21 @@ class Importer:
         facts = [ObjectFacts(r["sample_id"], r["label_id"], r["created_by_id"], r["updated_by_id"], r["updated_at"]) for r in rows]
         latest = write_indexes(self.session, self.dataset_id, ids, facts)
         update_samples(self.session, [
-            {"id": f.sample_id, "xml_etag": f.etag, "width": f.annotation.width, "height": f.annotation.height,
+            {"id": f.sample_id, "xml_etag": f.etag, **dict(zip(("width", "height"), size_of(f))),
              "labeled": f.sample_id in latest, "labeled_at": latest.get(f.sample_id), "revision": f.candidate.revision + 1,
-             "error": kept_error(f.error)} for f in good
+             "error": image_error(f) or kept_error(f.error), **header_values(f.annotation, image_depth(f)),
+             "xml_warning": warning(f)} for f in good
         ])
         self.job.count("annotations_imported", len(good))
+        for f in good:
+            for line in (warning(f) or "").splitlines():
+                self.job.error(f.candidate.xml_key, XML_ERROR + line)
 
     def object_rows(self, good: list[Fetched]) -> list[dict[str, Any]]:
         """Return the object rows of the batch's XML, creating the labels they name."""
         names = {o.label.strip() for f in good for o in f.annotation.objects}
         people = {n for f in good for o in f.annotation.objects for n in (o.created_by, o.updated_by) if n}
-        labels = self.lookups.label_ids(self.session, names)
+        labels = self.lookups.label_ids(self.session, names, file_colors(good))
         users = self.lookups.user_ids(self.session, people)
         now = utcnow()
         return [object_row(f.sample_id, o, labels, users, now) for f in good for o in f.annotation.objects]
@@ -171,13 +200,45 @@ def object_row(sample_id: int, obj: AnnotatedObject, labels: dict[str, int], use
     updater = users.get(obj.updated_by) if obj.updated_by else creator
     created_at = obj.created_at or now
     return {
-        "sample_id": sample_id, "label_id": labels[obj.label.strip()], "shape": obj.shape,
-        "points": [[float(x), float(y)] for x, y in obj.points],
+        "sample_id": sample_id, "label_id": labels[obj.label.strip()], **row_values(obj),
         "source": obj.source if obj.source in SOURCES else "imported",
         "created_by_id": creator, "created_at": created_at,
         "updated_by_id": updater, "updated_at": obj.updated_at or created_at,
         "imported_by": obj.created_by[:64] if obj.created_by and creator is None else None,
     }
+
+
+def file_colors(good: list[Fetched]) -> dict[str, str]:
+    """Return the colour ("#rrggbb") the files give each label: the first <mask_color> found."""
+    colors: dict[str, str] = {}
+    for o in (o for f in good for o in f.annotation.objects if o.mask_color):
+        colors.setdefault(o.label.strip(), "#{:02x}{:02x}{:02x}".format(*o.mask_color))
+    return colors
+
+
+def size_of(f: Fetched) -> tuple[int, int]:
+    """Return the sample's size: the image's own, or the XML's when the image cannot be read."""
+    return f.image[:2] if isinstance(f.image, tuple) else (f.annotation.width, f.annotation.height)
+
+
+def image_depth(f: Fetched) -> int | None:
+    """Return the image's channels, None when it cannot be read."""
+    return f.image[2] if isinstance(f.image, tuple) else None
+
+
+def image_error(f: Fetched) -> str | None:
+    """Return the image's error when it cannot be read (as the sizes step words it)."""
+    return IMAGE_ERROR + f.image if isinstance(f.image, str) else None
+
+
+def warning(f: Fetched) -> str | None:
+    """Say, one line each, what importing the file overrode (a wrong <size>) and left out (objects
+    outside the image); None when it imported the file as it is."""
+    ann, lines = f.annotation, []
+    if isinstance(f.image, tuple) and f.image[:2] != (ann.width, ann.height):
+        lines.append(f"<size> says {ann.width}x{ann.height} but the image is {f.image[0]}x{f.image[1]}: imported against the image's size")
+    lines += [f"left out {problem}" for problem in ann.rejected]
+    return "\n".join(lines) or None
 
 
 def as_xml_error(problem: str) -> str:

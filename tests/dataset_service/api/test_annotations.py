@@ -46,7 +46,9 @@ def test_save_writes_sibling_xml_that_reads_back(app, labeler, dataset, s3_serve
     annotation = read_annotation(xml, "cats/a/one.xml")
     assert annotation.filename == "one.png" and (annotation.width, annotation.height) == (64, 48)
     assert [o.label for o in annotation.objects] == ["cat", "dog"]
-    assert [list(map(list, o.points)) for o in annotation.objects] == [SQUARE, [[1, 1], [5.5, 1], [3, 7.25]]]
+    # whole pixels in the file (halves up), the API's own precision in the database
+    assert [list(map(list, o.points)) for o in annotation.objects] == [SQUARE, [[1, 1], [6, 1], [3, 7]]]
+    assert body["objects"][1]["points"] == [[1, 1], [5.5, 1], [3, 7.25]]
     assert annotation.objects[0].created_by == "lena" and annotation.objects[1].source == "extreme_points"
 
     sample = labeler.get(f"/api/v1/samples/{sample_id}").get_json()
@@ -130,7 +132,7 @@ def test_invalid_objects_are_422_naming_them(app, labeler, dataset):
         ({"objects": []}, "revision"),
         ({"revision": 0}, "objects"),
         ({"revision": "x", "objects": []}, "revision"),
-        ({"revision": 0, "objects": [{"label": "cat", "points": [[1, 1], [2, 2]]}]}, "objects"),
+        ({"revision": 0, "objects": [{"label": "cat", "points": [[1, 1], [2, 2]]}]}, "objects.0.points"),
         ({"revision": 0, "objects": [{"label": "cow", "points": SQUARE}]}, "objects.0.label"),
         ({"revision": 0, "objects": [{"label": "cat", "points": [[1, 1], [2, 2], [100, 3]]}]}, "objects.0.points"),
         ({"revision": 0, "objects": [{"label": "cat", "points": [[1, 1], [2, "a"], [3, 3]]}]}, "objects"),

@@ -76,7 +76,7 @@ def test_json_that_does_not_parse_is_400_naming_the_body(admin):
 
 def test_a_polygon_closed_on_its_first_point_is_saved_open(app, labeler, dataset):
     sample_id = add_sample(app, dataset["id"], "cats/a/one.png", width=64, height=48)
-    closed = [*SQUARE, [10.001, 10]]  # the same point as the XML writes it (2 decimals)
+    closed = [*SQUARE, [10.001, 10]]  # the same point as the XML writes it (whole pixels)
     response = labeler.put(f"/api/v1/samples/{sample_id}/annotation", json={"revision": 0, "objects": [{"label": "cat", "points": closed}]})
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["objects"][0]["points"] == SQUARE
@@ -86,7 +86,7 @@ def test_a_closed_triangle_of_two_points_is_422(app, labeler, dataset):
     sample_id = add_sample(app, dataset["id"], "cats/a/one.png", width=64, height=48)
     response = labeler.put(f"/api/v1/samples/{sample_id}/annotation",
                            json={"revision": 0, "objects": [{"label": "cat", "points": [[1, 1], [5, 5], [1, 1]]}]})
-    assert response.status_code == 422 and "objects" in response.get_json()["fields"]
+    assert response.status_code == 422 and "objects.0.points" in response.get_json()["fields"]
 
 
 # --- cursors ---------------------------------------------------------------------------------------

@@ -26,9 +26,12 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from sqlalchemy import select
 
-from dataset_service.models import Job
+from dataset_service.models import Dataset, Job, User, VersionExport
+from dataset_service.services import snapshots
 from dataset_service.services.labels import labels_by_name
+from dataset_service.services.versions import create_version
 from tests.dataset_service.conftest import as_user, image_bytes, make_user
 from tests.dataset_service.factories import add_dataset, add_sample, label_sample
 
@@ -52,8 +55,8 @@ class Run:
 
 
 def seed(app, bucket: str) -> dict[str, int]:
-    """Make a dataset over the bucket's images, a labeled sample, a finished job and a second user;
-    return their ids by the path parameter that names them."""
+    """Make a dataset over the bucket's images, a labeled sample, a finished job, a second user and
+    a finished version with an export; return their ids by the path parameter that names them."""
     dataset_id = add_dataset(app, bucket)
     sample_id = add_sample(app, dataset_id, "cats/a/one.png", width=64, height=48)
     label_sample(app, sample_id, "admin", ["cat"])
@@ -63,7 +66,26 @@ def seed(app, bucket: str) -> dict[str, int]:
         session.flush()
         label_id, job_id = labels_by_name(session, dataset_id)["dog"].id, job.id
     user_id = make_user(app, f"u{uuid.uuid4().hex[:8]}")
-    return {"dataset_id": dataset_id, "sample_id": sample_id, "label_id": label_id, "job_id": job_id, "user_id": user_id}
+    version_id, export_id = seed_version(app, dataset_id)
+    return {"dataset_id": dataset_id, "sample_id": sample_id, "label_id": label_id, "job_id": job_id, "user_id": user_id,
+            "version_id": version_id, "export_id": export_id}
+
+
+def seed_version(app, dataset_id: int) -> tuple[int, int]:
+    """Make a finished version of the dataset (its snapshot taken, no files) with a finished export (an empty folder)."""
+    with app.extensions["db_sessionmaker"].begin() as session:
+        dataset = session.get(Dataset, dataset_id)
+        job = Job(kind="publish", dataset_id=dataset_id, status="completed")
+        session.add(job)
+        session.flush()
+        admin = session.scalar(select(User).where(User.username == "admin"))
+        version = create_version(session, dataset, {}, admin, job, 60)
+        snapshots.take(session, version)
+        version.state = "normal"
+        export = VersionExport(version_id=version.id, format="voc", folder_uri=version.folder_uri + "export/voc/", job_id=job.id)
+        session.add(export)
+        session.flush()
+        return version.id, export.id
 
 
 def server_error(operation, status: int) -> bool:

@@ -161,7 +161,7 @@ def test_a_real_celery_worker_fails_them_when_it_is_ready(app, config, four_jobs
 def test_a_sync_whose_process_died_here_is_replaced_at_once(app, admin, dataset, dead_runner):
     old = claimed(app, dataset["id"], dead_runner)  # its heartbeat is fresh: only its process tells it is dead
     response = admin.post(f"/api/v1/datasets/{dataset['id']}/sync")
-    assert response.status_code == 202 and response.get_json()["job"]["id"] != old
+    assert response.status_code == 202 and response.get_json()["id"] != old
     dead = admin.get(f"/api/v1/jobs/{old}").get_json()
     assert dead["status"] == "failed" and "has ended" in dead["error"]
 

@@ -70,7 +70,7 @@ def test_rename_recolour_and_forced_delete_rewrite_the_files(app, admin, labeler
     assert counts["xml_stale"] == 0
 
     # The sync sees the rewritten files as the service's own: nothing is imported again.
-    sync = admin.post(f"/api/v1/datasets/{dataset['id']}/sync").get_json()["job"]
+    sync = admin.post(f"/api/v1/datasets/{dataset['id']}/sync").get_json()
     sync = wait_job(admin, sync["id"])
     assert sync["status"] == "completed" and sync["counts"]["annotations_imported"] == 0, sync
     assert admin.get(f"/api/v1/samples/{both}/annotation").get_json()["revision"] == 2
@@ -95,7 +95,7 @@ def test_an_unreachable_store_leaves_the_files_marked_and_a_later_job_finishes_t
 
     response = admin.post(f"/api/v1/datasets/{dataset['id']}/annotation-files")
     assert response.status_code == 202
-    job = wait_job(admin, response.get_json()["job"]["id"])
+    job = wait_job(admin, response.get_json()["id"])
     assert job["status"] == "completed" and job["counts"]["written"] == 1, job
     assert [o.label for o in xml_of(s3_server, dataset, "cats/a/one.xml").objects] == ["puppy"]
     assert admin.get(f"/api/v1/datasets/{dataset['id']}").get_json()["counts"]["xml_stale"] == 0

@@ -121,7 +121,7 @@ def bucket_of(dataset) -> str:
 def run_sync(api, dataset_id: int, timeout: float = 60) -> dict:
     response = api.post(f"/api/v1/datasets/{dataset_id}/sync")
     assert response.status_code == 202, response.get_json()
-    return wait_job(api, response.get_json()["job"]["id"], timeout)
+    return wait_job(api, response.get_json()["id"], timeout)
 
 
 def wait_job(api, job_id: int, timeout: float = 60) -> dict:
@@ -249,7 +249,7 @@ def test_running_sync_is_returned_and_a_dead_one_is_failed(app, admin, labeler, 
         running = Job(kind="sync", dataset_id=ds, status="running", started_at=now, heartbeat_at=now, progress={}, counts={}, errors=[])
         session.add(running)
     response = admin.post(f"/api/v1/datasets/{ds}/sync")
-    assert response.status_code == 202 and response.get_json()["job"]["id"] == running.id
+    assert response.status_code == 202 and response.get_json()["id"] == running.id
 
     stale = datetime.now(timezone.utc) - timedelta(seconds=app.config["SERVICE"].job_stale_after_s + 5)
     with app.extensions["db_sessionmaker"].begin() as session:

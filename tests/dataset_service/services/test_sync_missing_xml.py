@@ -41,3 +41,25 @@ def test_an_image_without_objects_needs_no_file(admin, dataset, s3_server):
     assert job["counts"]["xml_restored"] == 0
     with pytest.raises(ObjectNotFound):
         s3_server.store.get(bucket_of(dataset), "cats/a/one.xml")
+
+
+def test_a_file_that_cannot_be_written_yet_is_reported_and_the_sync_goes_on(app, admin, labeler, dataset, s3_server):
+    from sqlalchemy import update
+
+    from dataset_service.models import Sample
+
+    assert run_sync(admin, dataset["id"])["status"] == "completed"
+    samples = admin.get(f"/api/v1/datasets/{dataset['id']}/samples?limit=10&order=key").get_json()["items"]
+    one = next(s for s in samples if s["key"].endswith("a/one.png"))
+    assert labeler.put(f"/api/v1/samples/{one['id']}/annotation",
+                       json={"revision": one["revision"], "objects": [{"label": "cat", "points": SQUARE}]}).status_code == 200
+    xml_key = one["key"].rsplit(".", 1)[0] + ".xml"
+    s3_server.store.delete(bucket_of(dataset), xml_key)
+    with app.extensions["db_sessionmaker"].begin() as session:  # as after a changed image: its size is read again later
+        session.execute(update(Sample).where(Sample.id == one["id"]).values(width=None, height=None))
+
+    job = run_sync(admin, dataset["id"])
+    assert job["status"] == "completed" and job["counts"]["xml_restored"] == 0, job
+    assert any(e["key"] == one["key"] and "cannot be written again" in e["reason"] for e in job["errors"]), job["errors"]
+    assert run_sync(admin, dataset["id"])["counts"]["xml_restored"] == 1  # its size is known by now
+    s3_server.store.get(bucket_of(dataset), xml_key)

@@ -4,7 +4,8 @@ from __future__ import annotations
 from skimage import data
 
 from dataset_service import demo
-from storage.annotations import read_annotation
+from storage.annotations import read_annotation, write_annotation
+from tests.storage.test_annotations_roundtrip import integer_reader
 
 
 def test_the_coins_come_outlined_one_polygon_per_coin():
@@ -15,6 +16,15 @@ def test_the_coins_come_outlined_one_polygon_per_coin():
     for coin in annotation.objects:
         assert coin.label == "coin" and len(coin.points) >= 6
         assert all(0 <= x <= 384 and 0 <= y <= 303 for x, y in coin.points)
+
+
+def test_the_demo_files_parse_with_an_integer_only_reader():
+    """ModelArts' SDK reads coordinates with int(): the seeded coins.xml had decimals, and it refused the file."""
+    written = {name: write_annotation(ann) for name in demo.PHOTOS if (ann := demo.annotate(name, getattr(data, demo.PHOTOS[name])()))}
+    assert sorted(written) == ["cat.jpg", "coffee.jpg", "coins.jpg"]
+    for name, xml in written.items():
+        assert integer_reader(xml), name
+    assert read_annotation(written["coins.jpg"], "coins.xml").depth == 1  # a greyscale photo
 
 
 def test_some_photos_are_left_to_label():

@@ -118,6 +118,7 @@ def test_thumbnail_of_an_unreadable_image_is_a_placeholder(app, admin, dataset, 
     client, _ = signed_in(app)
     response = client.get(f"/samples/{sample_id}/thumbnail")
     assert response.status_code == 200 and response.mimetype == "image/svg+xml"
+    assert response.headers["X-Image-Error"].startswith("not a readable image")  # the upload's report reads it
 
 
 def test_image_route_streams_the_image_to_logged_in_users(app, photo, client):

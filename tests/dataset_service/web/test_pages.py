@@ -143,8 +143,57 @@ def test_labeling_page_knows_its_neighbours_under_the_filter(app, browser, datas
     data = page_data(client.get(f"/datasets/{dataset['id']}/samples/{one}?state=unlabeled"))
     assert data["nextUrl"] == f"/datasets/{dataset['id']}/samples/{three}?state=unlabeled"
     assert data["prevUrl"] is None
-    assert {label["name"] for label in data["labels"]} == {"cat", "dog"}
+    assert {label["name"]: label["samples"] for label in data["labels"]} == {"cat": 1, "dog": 0}
     assert client.get(f"/datasets/{dataset['id'] + 1}/samples/{one}").status_code == 404
+
+
+def test_labeling_page_carries_the_list_around_the_image_for_the_filmstrip(app, browser, dataset, monkeypatch):
+    from dataset_service.web import labeling
+
+    client, _ = browser
+    monkeypatch.setattr(labeling, "STRIP_SIDE", 2)
+    ids = [add_sample(app, dataset["id"], f"cats/{n}.png") for n in "1234567"]
+    label_sample(app, ids[3], "admin", ["cat"])
+    base = f"/datasets/{dataset['id']}/samples"
+    data = page_data(client.get(f"{base}/{ids[3]}?state=unlabeled"))  # labeled: out of the list, yet in its strip
+    assert [entry["id"] for entry in data["strip"]] == [ids[1], ids[2], ids[3], ids[4], ids[5]]
+    assert data["strip"][2]["labeled"] and not data["strip"][1]["labeled"]
+    assert data["strip"][0]["thumb"].startswith(f"/samples/{ids[1]}/thumbnail?v=")
+    assert (data["filterQuery"], data["listTotal"]) == ("state=unlabeled", 6)
+    first = page_data(client.get(f"{base}/{ids[0]}?state=unlabeled&label=nope"))  # a filter that no longer reads: the whole dataset
+    assert [entry["id"] for entry in first["strip"]] == ids[:3] and first["prevUrl"] is None
+
+
+def test_the_dataset_pager_numbers_its_pages(app, browser, dataset):
+    client, _ = browser
+    for i in range(105):
+        add_sample(app, dataset["id"], f"cats/{i:03d}.png")
+    base = f"/datasets/{dataset['id']}"
+    first = client.get(base).get_data(as_text=True)
+    numbers = re.findall(r'aria-label="Page (\d+)"', first)
+    assert numbers == ["2", "3", "6"] and '<b aria-current="page">1</b>' in first and first.count('class="gap"') == 1
+    last = re.search(r'href="([^"]+)" rel="last"', first).group(1).replace("&amp;", "&")
+    assert "page=6" in last and "096.png" not in first
+    page_six = client.get(last).get_data(as_text=True)
+    assert "104.png" in page_six and "Page 6 of 6" in page_six and 'rel="last"' not in page_six
+    assert re.findall(r'aria-label="Page (\d+)"', client.get(base + "?page=4").get_data(as_text=True)) == ["1", "2", "3", "5", "6"]
+
+
+def test_a_label_in_use_says_what_deleting_it_would_remove(app, browser, dataset):
+    client, token = browser
+    one, two = (add_sample(app, dataset["id"], f"cats/{n}.png") for n in ("1", "2"))
+    label_sample(app, one, "admin", ["cat", "cat"])
+    label_sample(app, two, "admin", ["cat"])
+    cat = next(label for label in page_data(client.get(f"/datasets/{dataset['id']}"))["labels"] if label["name"] == "cat")
+    assert cat["samples"] == 2
+    refused = client.delete(f"/api/v1/datasets/{dataset['id']}/labels/{cat['id']}", headers={"X-CSRFToken": token})
+    assert refused.status_code == 409 and (refused.get_json()["samples"], refused.get_json()["objects"]) == (2, 3)
+
+
+def test_filter_errors_name_the_fields_as_the_page_does(browser, dataset):
+    client, _ = browser
+    html = client.get(f"/datasets/{dataset['id']}?created=range&created_from=2026-01-02&created_to=2026-01-01").get_data(as_text=True)
+    assert "<div>Created from: must not be after Created to</div>" in html and "created_from" not in html.split("filter-error")[1][:200]
 
 
 def test_a_labeler_sees_the_dataset_but_no_admin_controls(app, dataset, labeler):

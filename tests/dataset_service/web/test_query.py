@@ -9,12 +9,14 @@ from werkzeug.datastructures import MultiDict
 from dataset_service.errors import Invalid, form_errors
 from dataset_service.schemas import SampleQuery
 from dataset_service.services.filters import QUERY_ARGS, SampleFilter
-from dataset_service.web.query import FILTER_PARAMS, read_state
+from dataset_service.web.query import FILTER_PARAMS, page_numbers, read_state
+from dataset_service.web.wording import error_lines
+from storage.uris import parse_uri
 
 
-def state(query: str, folder: str = "cats/"):
+def state(query: str, root: str = "s3://bucket/cats/"):
     pairs = [tuple(part.split("=", 1)) for part in query.split("&") if part]
-    return read_state(MultiDict(pairs), folder)
+    return read_state(MultiDict(pairs), parse_uri(root))
 
 
 def test_empty_query_is_everything_first_page():
@@ -26,6 +28,30 @@ def test_a_folder_is_taken_inside_the_input_path_and_a_name_is_a_substring():
     assert state("path=a/b/").filter.dir == "cats/a/b/"
     assert state("path=cats/a/").filter.dir == "cats/a/"
     assert (state("path=one.png").filter.path, state("path=one.png").filter.dir) == ("one.png", None)
+
+
+def test_a_pasted_uri_of_the_dataset_bucket_is_read_as_a_key():
+    assert state("path=s3://bucket/cats/a/").filter.dir == "cats/a/"
+    assert state("path=S3://bucket/cats/a/one.png").filter.path == "cats/a/one.png"
+    assert state("path=s3://bucket/cats/").filter == SampleFilter()  # the input path itself: every image
+    assert state("path=s3://bucket/").filter == SampleFilter()
+    assert "outside the input path s3://bucket/cats/" in state("path=s3://bucket/dogs/").errors["path"][0]
+    assert "not in this dataset's bucket (s3://bucket/)" in state("path=s3://other/cats/").errors["path"][0]
+
+
+def test_filter_errors_name_the_fields_as_the_filter_bar_labels_them():
+    errors = state("created=range&created_from=2026-13-40&labeled_by=" + "x" * 65).errors
+    lines = error_lines(errors)
+    assert any(line.startswith("Created from: ") for line in lines) and any(line.startswith("Labeled by: ") for line in lines)
+    assert error_lines({"created_from": ["must not be after created_to"]}) == ["Created from: must not be after Created to"]
+    assert error_lines({"_schema": "bad input"}) == ["Filter: bad input"]
+
+
+def test_pager_numbers_show_the_ends_and_the_pages_around():
+    assert page_numbers(1, 1) == [1]
+    assert page_numbers(6, 20) == [1, None, 4, 5, 6, 7, 8, None, 20]
+    assert page_numbers(4, 7) == [1, 2, 3, 4, 5, 6, 7]  # a gap of one page shows the page
+    assert page_numbers(20, 20) == [1, None, 18, 19, 20]
 
 
 def test_custom_range_takes_whole_days_in_utc_and_only_when_chosen():

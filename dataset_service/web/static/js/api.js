@@ -1,10 +1,11 @@
 // Calls to the REST API with the page's session cookie and its CSRF token.
+import { errorMessage } from "./wording.js";
 
 const csrfToken = () => document.querySelector('meta[name="csrf-token"]')?.content ?? "";
 
 export class ApiError extends Error {
   constructor(status, body) {
-    super(body?.message || `The server answered HTTP ${status}.`);
+    super(errorMessage(status, body));
     this.status = status;
     this.body = body || {};
   }

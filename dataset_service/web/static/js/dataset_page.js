@@ -1,124 +1,47 @@
-// The dataset page: Synchronize Data Source with live progress, upload, select and delete.
-import { api, ApiError, pageData } from "./api.js";
+// The dataset page: Synchronize Data Source (sync.js), its labels (labels.js), upload, select and delete.
+import { api, pageData } from "./api.js";
+import { LabelManager } from "./labels.js";
+import { initSync } from "./sync.js";
 
-const { datasetId, maxImageBytes } = pageData();
+const { datasetId, maxImageBytes, labels } = pageData();
 const IMAGE_TYPES = /\.(jpe?g|png|bmp)$/i;
 const $ = (id) => document.getElementById(id);
-const POLL_MS = 700;
-const MAX_ERRORS_SHOWN = 10;
-const DONE = new Set(["completed", "succeeded", "failed", "error", "cancelled", "canceled"]);
 
 // --- refreshing the counts and the grid after a change, without losing this page's messages ---
 
+// Return the fresh page, or null when it could not be read.
 async function refreshListing() {
   const response = await fetch(location.href, { credentials: "same-origin" });
-  if (!response.ok) return;
+  if (!response.ok) return null;
   const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
-  for (const id of ["counts", "tabs", "listing"]) {
+  for (const id of ["counts", "tabs", "listing", "filter-labels"]) {
     const next = fresh.getElementById(id);
     if (next) $(id).replaceWith(next);
   }
   updateSelection();
+  return fresh;
 }
 
-// --- Synchronize Data Source ---
+// --- labels: renamed, recoloured, deleted or added in the label list ---
 
-const isDone = (job) => DONE.has(String(job.status).toLowerCase());
+const labelManager = new LabelManager(datasetId, { onChange: labelsChanged });
+labelManager.render(labels);
 
-function describeProgress(job) {
-  const entries = Object.entries(job.progress || {}).filter(([, v]) => typeof v === "number");
-  return entries.map(([k, v]) => `${k.replaceAll("_", " ")} ${v}`).join(" · ");
+async function labelsChanged({ updated, before, deleted }) {
+  const gone = deleted?.name ?? (updated && updated.name !== before.name ? before.name : null);
+  if (gone) keepLabelFilter(gone, updated?.name ?? null);
+  const fresh = await refreshListing();
+  if (fresh) labelManager.render(JSON.parse(fresh.getElementById("page-data").textContent).labels);
 }
 
-function progressFraction(progress = {}) {
-  const total = progress.total ?? progress.total_objects ?? progress.listed;
-  const done = progress.done ?? progress.processed ?? progress.compared;
-  return typeof total === "number" && total > 0 && typeof done === "number" ? Math.min(done / total, 1) : null;
-}
-
-const COUNT_ORDER = ["added", "updated", "deleted", "unchanged"];
-const countRank = (name) => (COUNT_ORDER.includes(name) ? COUNT_ORDER.indexOf(name) : COUNT_ORDER.length);
-
-function showJob(job) {
-  $("sync-status").hidden = false;
-  const status = String(job.status).toLowerCase();
-  const stage = job.stage ? ` — ${job.stage.replaceAll("_", " ")}` : "";
-  const details = describeProgress(job);
-  $("sync-status").dataset.status = status;
-  $("sync-text").textContent = isDone(job)
-    ? (status === "failed" || status === "error" ? `Synchronization failed: ${job.error || "see the job's errors"}` : "Synchronization finished.")
-    : `Synchronizing (${status}${stage})${details ? ": " + details : "…"}`;
-  const bar = $("sync-progress");
-  const fraction = isDone(job) ? 1 : progressFraction(job.progress);
-  if (fraction === null) bar.removeAttribute("value");
-  else bar.value = fraction;
-  const counts = Object.entries(job.counts || {})
-    .sort(([a], [b]) => countRank(a) - countRank(b))
-    .map(([k, v]) => `${k.replaceAll("_", " ")}: ${v}`);
-  if (job.duration_s != null && isDone(job)) counts.push(`took ${job.duration_s.toFixed(1)} s`);
-  $("sync-counts").textContent = counts.join(" · ");
-  showJobErrors(job.errors || []);
-}
-
-// The first problems the job met (an XML that does not parse, an image that does not decode).
-function showJobErrors(errors) {
-  const list = $("sync-errors");
-  list.hidden = errors.length === 0;
-  list.replaceChildren(...errors.slice(0, MAX_ERRORS_SHOWN).map(({ key, reason }) => {
-    const item = document.createElement("li");
-    item.className = "error";
-    item.textContent = `${key}: ${reason}`;
-    return item;
-  }));
-  if (errors.length > MAX_ERRORS_SHOWN) list.append(`… and ${errors.length - MAX_ERRORS_SHOWN} more`);
-}
-
-const syncButton = $("sync-button"); // admins only
-
-async function follow(job) {
-  if (syncButton) syncButton.disabled = true;
-  try {
-    while (!isDone(job)) {
-      showJob(job);
-      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-      job = await api("GET", `/jobs/${job.id}`);
-    }
-    showJob(job);
-    await refreshListing();
-  } catch (err) {
-    $("sync-status").hidden = false;
-    $("sync-text").textContent = `Cannot follow the synchronization: ${err.message}`;
-  } finally {
-    if (syncButton) syncButton.disabled = false;
-  }
-}
-
-syncButton?.addEventListener("click", async () => {
-  syncButton.disabled = true;
-  $("sync-status").hidden = false;
-  delete $("sync-status").dataset.status;
-  $("sync-text").textContent = "Starting the synchronization…";
-  $("sync-progress").removeAttribute("value");
-  $("sync-counts").textContent = "";
-  showJobErrors([]);
-  try {
-    const { job } = await api("POST", `/datasets/${datasetId}/sync`);
-    await follow(job);
-  } catch (err) {
-    $("sync-status").hidden = false;
-    $("sync-text").textContent = `Synchronization could not start: ${err.message}`;
-    syncButton.disabled = false;
-  }
-});
-
-async function resumeRunningSync() {
-  try {
-    const { items } = await api("GET", `/datasets/${datasetId}/jobs?limit=1`);
-    const job = items?.[0];
-    if (job && job.kind === "sync" && !isDone(job)) await follow(job);
-  } catch (err) {
-    if (!(err instanceof ApiError)) throw err;
-  }
+// A label filtered on in the URL follows its new name, or leaves the filter with the label.
+function keepLabelFilter(name, renamed) {
+  const url = new URL(location.href);
+  const names = url.searchParams.getAll("label");
+  if (!names.includes(name)) return;
+  url.searchParams.delete("label");
+  for (const n of names) if (n !== name || renamed) url.searchParams.append("label", n === name ? renamed : n);
+  history.replaceState(null, "", url);
 }
 
 // --- upload, one request per file so each file gets its own answer ---
@@ -145,9 +68,12 @@ $("upload-input").addEventListener("change", async (event) => {
     form.append("files", file, file.name);
     try {
       const { items } = await api("POST", `/datasets/${datasetId}/images`, form);
-      item.textContent = `${file.name}: added as ${items[0].key}`;
-      item.className = "ok";
       added += 1;
+      const undecodable = await decodingProblem(items[0]);
+      item.textContent = undecodable
+        ? `${file.name}: stored as ${items[0].key}, but the image cannot be decoded (${undecodable}): the file may be truncated or damaged.`
+        : `${file.name}: added as ${items[0].key}`;
+      item.className = undecodable ? "error" : "ok";
     } catch (err) {
       const message = err.message.startsWith(`${file.name}: `) ? err.message.slice(file.name.length + 2) : err.message;
       item.textContent = `${file.name}: ${err.status === 413 ? `too large: ${message}` : message}`;
@@ -156,6 +82,17 @@ $("upload-input").addEventListener("change", async (event) => {
   }
   if (added) await refreshListing();
 });
+
+// The upload reads an image's header; its thumbnail decodes it all, and says why it could not
+// (a truncated or damaged file): the same image would show as "cannot read image" in the grid.
+async function decodingProblem(sample) {
+  try {
+    const response = await fetch(`/samples/${sample.id}/thumbnail`, { credentials: "same-origin" });
+    return response.headers.get("X-Image-Error");
+  } catch {
+    return null; // not known now: the grid's thumbnail will tell
+  }
+}
 
 // Refuse at once what the server would refuse, without sending megabytes for nothing.
 function precheck(file) {
@@ -225,4 +162,4 @@ $("created-select").addEventListener("change", (event) => {
 });
 
 updateSelection();
-resumeRunningSync();
+initSync(datasetId, refreshListing);

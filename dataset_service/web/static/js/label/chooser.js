@@ -1,4 +1,32 @@
-// The label chooser that opens after each new shape: pick a label (click, 1-9, Enter) or add one.
+// The label chooser that opens after each new shape, beside it: pick a label (click, 1-9, Enter) or add one.
+
+const GAP = 12; // between the shape and the chooser
+const MARGIN = 8; // between the chooser and the stage's edges
+
+const overlap = (a, b) =>
+  Math.max(0, Math.min(a.right, b.right) - Math.max(a.left, b.left)) * Math.max(0, Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top));
+
+// Where a box of `width` x `height` goes beside `shape` (a box in stage pixels) inside a stage of
+// `stageWidth` x `stageHeight`: right of it, else left, below, above; where none fits, the place
+// that covers the least of the shape.
+export function placeBeside(shape, width, height, stageWidth, stageHeight) {
+  const clampX = (x) => Math.max(MARGIN, Math.min(x, stageWidth - width - MARGIN));
+  const clampY = (y) => Math.max(MARGIN, Math.min(y, stageHeight - height - MARGIN));
+  const middleY = clampY((shape.top + shape.bottom - height) / 2);
+  const middleX = clampX((shape.left + shape.right - width) / 2);
+  const candidates = [
+    { left: clampX(shape.right + GAP), top: middleY },
+    { left: clampX(shape.left - GAP - width), top: middleY },
+    { left: middleX, top: clampY(shape.bottom + GAP) },
+    { left: middleX, top: clampY(shape.top - GAP - height) },
+    { left: MARGIN, top: MARGIN },
+    { left: clampX(stageWidth), top: MARGIN },
+    { left: MARGIN, top: clampY(stageHeight) },
+    { left: clampX(stageWidth), top: clampY(stageHeight) },
+  ];
+  const covered = (c) => overlap(shape, { left: c.left, top: c.top, right: c.left + width, bottom: c.top + height });
+  return candidates.reduce((best, c) => (covered(c) < covered(best) ? c : best));
+}
 
 export class LabelChooser {
   constructor(root, addLabel) {
@@ -23,8 +51,8 @@ export class LabelChooser {
     return this.resolve !== null;
   }
 
-  // Show the chooser near a point of the stage; resolve with a label name, or null when cancelled.
-  open(labels, preferred, [x, y]) {
+  // Show the chooser beside a shape (its box in stage pixels); resolve with a label name, or null when cancelled.
+  open(labels, preferred, shape) {
     this.labels = labels;
     this.preferred = labels.some((l) => l.name === preferred) ? preferred : labels[0]?.name ?? null;
     this.render();
@@ -32,8 +60,8 @@ export class LabelChooser {
     this.error.hidden = true;
     this.root.hidden = false;
     const stage = this.root.parentElement.getBoundingClientRect();
-    this.root.style.left = `${Math.max(8, Math.min(x + 12, stage.width - this.root.offsetWidth - 8))}px`;
-    this.root.style.top = `${Math.max(8, Math.min(y + 12, stage.height - this.root.offsetHeight - 8))}px`;
+    const { left, top } = placeBeside(shape, this.root.offsetWidth, this.root.offsetHeight, stage.width, stage.height);
+    Object.assign(this.root.style, { left: `${left}px`, top: `${top}px` });
     (this.list.querySelector(".preferred") ?? this.input).focus();
     return new Promise((resolve) => (this.resolve = resolve));
   }

@@ -1,11 +1,15 @@
 // The labeling page: one image, its objects, the tools, and saving through the REST API.
 import { api, ApiError, pageData } from "../api.js";
+import { LabelManager } from "../labels.js";
 import { LabelChooser } from "./chooser.js";
+import { Filmstrip } from "./filmstrip.js";
 import * as geo from "./geometry.js";
 import { History } from "./history.js";
+import { initLayout } from "./layout.js";
 import { render } from "./render.js";
 import { fillShortcutTable, formatTime, renderObjectList, renderStatus, renderToolbar, showMessage } from "./panel.js";
-import { PointerInput, ZOOM_STEP } from "./pointer.js";
+import { isTyping, PointerInput, ZOOM_STEP } from "./pointer.js";
+import { dropLabel, renameLabel } from "./relabel.js";
 import { actionFor, titleFor } from "./shortcuts.js";
 import { Viewport } from "./viewport.js";
 
@@ -29,6 +33,7 @@ const state = {
   hidden: false, // every object hidden (H)
   hiddenObjects: new WeakSet(), // objects hidden one by one from the list (a view setting, never saved)
   tool: TOOLS.includes(localStorage.getItem(TOOL_KEY)) ? localStorage.getItem(TOOL_KEY) : "polygon",
+  modifier: false, // Shift held: a drawing tool edits as the Select tool does
   draft: [], // the polygon's points, or the extreme points, clicked so far
   pending: null, // a finished shape waiting for its label
   pointer: null,
@@ -42,20 +47,34 @@ const state = {
 };
 
 const chooser = new LabelChooser($("label-chooser"), addLabel);
+const filmstrip = new Filmstrip(page, { go: leave, showMessage });
+const labelManager = new LabelManager(page.datasetId, { onChange: labelsChanged });
 
 // --- the objects, as the API wants them ---
 
+// The objects as the server last sent them, by id: one left as it came goes back as it came, with
+// every field (the server may know fields this page does not).
+let received = new Map();
+
 const fromApi = (o) => ({
-  id: o.id, label: o.label, points: geo.openPolygon(o.points), source: o.source,
+  id: o.id, label: o.label, points: geo.openPolygon(structuredClone(o.points)), source: o.source,
   createdBy: o.created_by, createdAt: o.created_at, updatedBy: o.updated_by, updatedAt: o.updated_at,
 });
-const toApi = (o) => ({ id: o.id ?? null, label: o.label, points: o.points.map(geo.roundPoint), source: o.source });
+const unchanged = (o, raw) =>
+  raw.label === o.label && raw.source === o.source && JSON.stringify(geo.openPolygon(raw.points)) === JSON.stringify(o.points);
+const toApi = (o) => {
+  const raw = o.id == null ? undefined : received.get(o.id);
+  return raw && unchanged(o, raw) ? raw : { id: o.id ?? null, label: o.label, points: o.points.map(geo.roundPoint), source: o.source };
+};
 const snapshot = () => JSON.stringify(state.objects.map(toApi));
 // The selected object as last saved (null for one drawn since), for "Reset shape".
-const savedShape = (object) => (object?.id == null ? null : JSON.parse(state.savedJson).find((o) => o.id === object.id) ?? null);
+const savedShape = (object) => {
+  const saved = object?.id == null ? null : JSON.parse(state.savedJson).find((o) => o.id === object.id);
+  return saved ? { ...saved, points: geo.openPolygon(saved.points) } : null;
+};
 const canReset = (object) => {
   const saved = savedShape(object);
-  return saved !== null && JSON.stringify(saved.points) !== JSON.stringify(toApi(object).points);
+  return saved !== null && JSON.stringify(saved.points) !== JSON.stringify(geo.openPolygon(toApi(object).points));
 };
 const isDirty = () => snapshot() !== state.savedJson;
 
@@ -79,11 +98,14 @@ function restore(objects) {
 let frame = 0;
 function redraw() {
   if (frame) return;
-  frame = requestAnimationFrame(() => {
-    frame = 0;
-    render(canvas, view, state);
-    Object.assign(canvas.dataset, { scale: view.scale, offsetX: view.offsetX, offsetY: view.offsetY });
-  });
+  frame = requestAnimationFrame(drawNow);
+}
+
+function drawNow() {
+  cancelAnimationFrame(frame);
+  frame = 0;
+  render(canvas, view, state);
+  Object.assign(canvas.dataset, { scale: view.scale, offsetX: view.offsetX, offsetY: view.offsetY });
 }
 
 function refresh() {
@@ -92,7 +114,7 @@ function refresh() {
   renderToolbar(state, {
     undo: history.canUndo, redo: history.canRedo, "delete-selected": state.selected >= 0,
     "reset-shape": canReset(state.objects[state.selected]),
-    "delete-all": state.objects.length > 0, prev: Boolean(page.prevUrl), next: Boolean(page.nextUrl),
+    "delete-all": state.objects.length > 0, prev: Boolean(filmstrip.prevUrl), next: Boolean(filmstrip.nextUrl),
   });
   redraw();
 }
@@ -156,12 +178,11 @@ function finishPolygon() {
   askLabel(points, "manual");
 }
 
-// A finished shape waits for its label; a cancelled chooser drops it.
+// A finished shape waits for its label (the chooser opens beside it); a cancelled chooser drops it.
 async function askLabel(points, source) {
   state.pending = { points, source };
   refresh();
-  const [x, y] = view.toScreen(...points[0]);
-  const label = await chooser.open(state.labels, state.lastLabel, [x, y]);
+  const label = await chooser.open(state.labels, state.lastLabel, screenBox(points));
   state.pending = null;
   if (label) {
     rememberLabel(label);
@@ -174,6 +195,13 @@ async function askLabel(points, source) {
   canvas.focus();
 }
 
+function screenBox(points) {
+  const screen = points.map((p) => view.toScreen(...p));
+  const xs = screen.map((p) => p[0]);
+  const ys = screen.map((p) => p[1]);
+  return { left: Math.min(...xs), top: Math.min(...ys), right: Math.max(...xs), bottom: Math.max(...ys) };
+}
+
 function rememberLabel(name) {
   state.lastLabel = name;
   localStorage.setItem(`labeling.label.${page.datasetId}`, name);
@@ -181,8 +209,26 @@ function rememberLabel(name) {
 
 async function addLabel(name) {
   const label = await api("POST", `/datasets/${page.datasetId}/labels`, { name });
-  state.labels.push({ id: label.id, name: label.name, color: label.color });
+  state.labels.push({ id: label.id, name: label.name, color: label.color, samples: 0 });
+  labelManager.render(state.labels);
   return label;
+}
+
+// A label renamed or deleted from the label list: the server changed its objects, so the page
+// changes them everywhere it holds them (the objects, as saved, as received, in the undo history).
+function labelsChanged({ updated, before, deleted }) {
+  const mapping = updated && updated.name !== before.name ? renameLabel(before.name, updated.name) : deleted ? dropLabel(deleted.name) : null;
+  if (mapping) {
+    const selected = state.objects[state.selected];
+    state.objects = mapping(state.objects);
+    state.selected = state.objects.indexOf(selected);
+    state.savedJson = JSON.stringify(mapping(JSON.parse(state.savedJson)));
+    received = new Map(mapping([...received.values()]).map((raw) => [raw.id, raw]));
+    history.map(mapping);
+    if (state.conflict) state.conflict.objects = mapping(state.conflict.objects);
+    if (state.lastLabel === before?.name) rememberLabel(updated.name);
+  }
+  refresh();
 }
 
 async function inferOutline() {
@@ -247,6 +293,7 @@ $("relabel").addEventListener("change", (event) => {
 // --- load, save, conflicts, leaving ---
 
 function adopt(annotation) {
+  received = new Map(annotation.objects.map((o) => [o.id, o]));
   state.objects = annotation.objects.map(fromApi);
   state.revision = annotation.revision;
   state.savedBy = annotation.saved_by;
@@ -289,6 +336,7 @@ async function doSave(overwrite) {
     const selected = state.selected;
     adopt(saved);
     state.selected = selected < state.objects.length ? selected : -1;
+    filmstrip.markLabeled(state.objects.length > 0);
     saveState = "idle";
     hideConflict();
     showMessage("");
@@ -399,8 +447,8 @@ const actions = {
       state.selected = -1;
     });
   },
-  prev: () => leave(page.prevUrl),
-  next: () => leave(page.nextUrl),
+  prev: () => leave(filmstrip.prevUrl),
+  next: () => leave(filmstrip.nextUrl),
   save: () => save(),
   help: () => $("help-dialog").showModal(),
 };
@@ -415,8 +463,8 @@ document.addEventListener("keydown", (event) => {
     if (chooser.handleKey(event)) event.preventDefault();
     return;
   }
-  if ($("help-dialog").open) return;
-  if (event.target.closest?.("input, select, textarea")) return;
+  if (document.querySelector("dialog[open]")) return;
+  if (isTyping(event.target)) return;
   const action = actionFor(event);
   if (!action) return;
   event.preventDefault();
@@ -428,9 +476,10 @@ new PointerInput(canvas, {
   busy: () => chooser.isOpen || state.inference !== null,
 });
 
-window.addEventListener("resize", () => {
+initLayout($("stage"), () => {
   resizeCanvas();
   fit();
+  drawNow(); // a resized canvas is blank until drawn: draw it in this frame
 });
 
 document.addEventListener("fullscreenchange", () => {
@@ -438,5 +487,6 @@ document.addEventListener("fullscreenchange", () => {
 });
 
 fillShortcutTable();
+labelManager.render(state.labels);
 refresh();
 load().catch((err) => showMessage(`The image could not be loaded: ${err.message}`));

@@ -28,6 +28,12 @@ export class History {
     return this.future.pop();
   }
 
+  // Change every remembered state alike (a label renamed or deleted on the server).
+  map(change) {
+    this.past = this.past.map(change);
+    this.future = this.future.map(change);
+  }
+
   get canUndo() {
     return this.past.length > 0;
   }

@@ -28,6 +28,7 @@ function objectItem(state, object, index) {
   const name = document.createElement("span");
   name.className = "object-name";
   name.textContent = `${index + 1}. ${object.label}`;
+  name.title = object.label; // a long label is cut short with an ellipsis: the row keeps one line
   const meta = document.createElement("span");
   meta.className = "muted small";
   meta.textContent = `${object.points.length} pts${object.source === "extreme_points" ? " · extreme points" : ""}`;
@@ -36,12 +37,14 @@ function objectItem(state, object, index) {
   toggle.type = "button";
   toggle.className = "link toggle-object";
   toggle.title = hidden ? "Show this object" : "Hide this object";
+  toggle.setAttribute("aria-label", `${hidden ? "Show" : "Hide"} object ${index + 1}`);
   toggle.setAttribute("aria-pressed", String(hidden));
   toggle.textContent = hidden ? "◌" : "◉";
   const remove = document.createElement("button");
   remove.type = "button";
   remove.className = "link remove-object";
   remove.title = "Delete this object";
+  remove.setAttribute("aria-label", `Delete object ${index + 1}`);
   remove.textContent = "✕";
   item.append(swatch, name, meta, toggle, remove);
   return item;
@@ -80,7 +83,7 @@ export function renderToolbar(state, enabled) {
   for (const [action, on] of Object.entries(enabled)) document.querySelector(`[data-action='${action}']`).disabled = !on;
   const toggle = document.querySelector("[data-action='toggle-objects']");
   toggle.setAttribute("aria-pressed", String(state.hidden));
-  toggle.querySelector("span").textContent = state.hidden ? "Show objects" : "Hide objects";
+  toggle.querySelector(".name").textContent = state.hidden ? "Show objects" : "Hide objects";
   $("hint").textContent = hint(state);
 }
 
@@ -89,12 +92,17 @@ function hint(state) {
   if (state.tool === "polygon") {
     return state.draft.length
       ? `Polygon: ${state.draft.length} point(s). Click the first point or press Enter to close; Esc cancels.`
-      : "Polygon: click points along the outline.";
+      : `Polygon: click points along the outline.${editHint(state)}`;
   }
   if (state.tool === "extreme") {
-    return `Extreme points: click the top, bottom, leftmost and rightmost points of the object (${state.draft.length} of 4).`;
+    return `Extreme points: click the top, bottom, leftmost and rightmost points of the object (${state.draft.length} of 4).${editHint(state)}`;
   }
   return "Select: click an object to select it; drag it or its vertices; drag empty space to pan.";
+}
+
+// With a drawing tool, how to edit an existing object instead (the tool places points everywhere).
+function editHint(state) {
+  return state.objects.length && !state.draft.length ? " Hold Shift to edit objects." : "";
 }
 
 export function showMessage(text) {

@@ -1,9 +1,15 @@
-// The mouse on the canvas: add points with the drawing tools; select, drag a vertex or a whole
-// shape, double-click a vertex (delete) or an edge (add); pan with a drag, zoom with the wheel.
+// The mouse on the canvas: the drawing tools place a point wherever they click; the Select tool
+// (or Shift held with a drawing tool, before its first point) selects, drags a vertex or a whole
+// shape, double-clicks a vertex (delete) or an edge (add); pan with a drag, zoom with the wheel.
 import * as geo from "./geometry.js";
 
 const HIT_PX = 8; // how near (in screen pixels) a click must land on a vertex or an edge
 export const ZOOM_STEP = 1.25;
+
+// Where a key press types text: Space and the shortcuts leave it alone.
+export const isTyping = (target) => Boolean(target?.closest?.("input, select, textarea, [contenteditable]"));
+// Where Space keeps its own meaning: text fields, and the dialogs and the label chooser.
+const keepsSpace = (target) => isTyping(target) || Boolean(target?.closest?.("dialog, .label-chooser"));
 
 export class PointerInput {
   // `editor` gives: state, view, history, busy(), refresh(), redraw(), change(fn), addDraftPoint(p),
@@ -17,22 +23,49 @@ export class PointerInput {
     canvas.addEventListener("pointermove", (event) => this.move(event));
     canvas.addEventListener("pointerup", () => this.up());
     canvas.addEventListener("pointercancel", () => this.up());
+    canvas.addEventListener("pointerenter", () => this.takeFocus());
     canvas.addEventListener("dblclick", (event) => this.doubleClick(event));
     canvas.addEventListener("wheel", (event) => this.wheel(event), { passive: false });
     canvas.addEventListener("contextmenu", (event) => event.preventDefault());
-    document.addEventListener("keydown", (event) => {
-      if (event.key === " " && !event.target.closest?.("input, select, textarea, button")) {
-        this.spaceHeld = true;
-        event.preventDefault();
-      }
-    });
-    document.addEventListener("keyup", (event) => {
-      if (event.key === " ") this.spaceHeld = false;
+    document.addEventListener("keydown", (event) => this.key(event, true));
+    document.addEventListener("keyup", (event) => this.key(event, false));
+    window.addEventListener("blur", () => {
+      // keys released in another window never come back up here
+      this.spaceHeld = false;
+      this.setModifier(false);
     });
   }
 
   get state() {
     return this.editor.state;
+  }
+
+  // Space held pans, whatever has focus (a toolbar button keeps it after a click): its default,
+  // scrolling or "clicking" the focused button, is cancelled on both key events.
+  key(event, down) {
+    if (event.key === "Shift") this.setModifier(down);
+    if (event.key !== " " || keepsSpace(event.target)) return;
+    if (down || this.spaceHeld) event.preventDefault();
+    this.spaceHeld = down;
+  }
+
+  // Shift held with a drawing tool edits as the Select tool does; the selected object shows its handles.
+  setModifier(held) {
+    if (this.state.modifier === held) return;
+    this.state.modifier = held;
+    this.editor.redraw();
+  }
+
+  // The canvas takes the keys when the pointer comes over it, unless text is being typed elsewhere.
+  takeFocus() {
+    if (this.editor.busy() || isTyping(document.activeElement) || document.querySelector("dialog[open]")) return;
+    this.canvas.focus({ preventScroll: true });
+  }
+
+  // True when a left click edits (select, drag) rather than draws.
+  editing(event) {
+    const { state } = this;
+    return state.tool === "select" || (event.shiftKey && !state.draft.length);
   }
 
   screenPoint(event) {
@@ -63,30 +96,24 @@ export class PointerInput {
 
   down(event) {
     if (this.editor.busy()) return;
-    this.canvas.focus();
+    this.canvas.focus({ preventScroll: true });
     const screen = this.screenPoint(event);
     if (event.button === 1 || event.button === 2 || this.spaceHeld) {
       this.drag = { kind: "pan", last: screen };
+    } else if (event.button === 0 && this.editing(event)) {
+      this.drag = this.select(this.imagePoint(event), screen);
     } else if (event.button === 0) {
-      this.drag = this.start(this.imagePoint(event), screen);
+      this.editor.addDraftPoint(this.imagePoint(event)); // whatever lies under it
     }
     if (this.drag) this.canvas.setPointerCapture(event.pointerId);
   }
 
-  // Begin what a left press means here; return the drag it starts, if any.
-  start(p, screen) {
+  // Select what lies under p; return the drag the press starts: a vertex, the shape, or a pan.
+  select(p, screen) {
     const { state } = this;
     const hit = this.hitTest(p);
-    const drawing = state.tool !== "select";
     const before = structuredClone(state.objects);
-    // The selected object's vertices can be dragged with every tool, unless a shape is being drawn.
-    if (hit?.kind === "vertex" && !(drawing && state.draft.length)) {
-      return { kind: "vertex", index: hit.index, vertex: hit.vertex, before };
-    }
-    if (drawing) {
-      if (!(hit?.kind === "edge" && !state.draft.length)) this.editor.addDraftPoint(p);
-      return null;
-    }
+    if (hit?.kind === "vertex") return { kind: "vertex", index: hit.index, vertex: hit.vertex, before };
     state.selected = hit ? hit.index : -1;
     this.editor.refresh();
     if (hit) return { kind: "shape", index: hit.index, start: p, origin: state.objects[hit.index].points, before };
@@ -98,7 +125,7 @@ export class PointerInput {
     const p = this.imagePoint(event);
     state.pointer = state.draft.length && state.tool === "polygon" ? p : null;
     if (!drag) {
-      this.canvas.style.cursor = this.cursorFor(p);
+      this.canvas.style.cursor = this.cursorFor(p, event);
       if (state.pointer) this.editor.redraw();
       return;
     }
@@ -115,10 +142,10 @@ export class PointerInput {
     this.editor.redraw();
   }
 
-  cursorFor(p) {
-    const hit = this.hitTest(p);
-    if (this.state.tool !== "select" && !(this.state.draft.length === 0 && hit?.kind === "vertex")) return "crosshair";
-    return { vertex: "pointer", edge: "copy", inside: "move" }[hit?.kind] ?? "grab";
+  cursorFor(p, event) {
+    if (this.spaceHeld) return "grab";
+    if (!this.editing(event)) return "crosshair";
+    return { vertex: "pointer", edge: "copy", inside: "move" }[this.hitTest(p)?.kind] ?? "grab";
   }
 
   // A drag that moved something is one undoable step.
@@ -133,6 +160,7 @@ export class PointerInput {
     const { state, editor } = this;
     if (editor.busy()) return;
     if (state.tool === "polygon" && state.draft.length) return editor.finishPolygon();
+    if (!this.editing(event)) return;
     const hit = this.hitTest(this.imagePoint(event));
     if (hit?.kind === "vertex") {
       const points = state.objects[hit.index].points;

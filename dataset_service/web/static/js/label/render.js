@@ -2,6 +2,7 @@
 
 const HANDLE = 4;
 const FALLBACK_COLOR = "#9aa4b1";
+const PENDING_COLOR = "#0a84ff"; // a finished shape waiting for its label
 
 function hexToRgba(hex, alpha) {
   const n = parseInt(hex.slice(1), 16);
@@ -32,14 +33,26 @@ function drawHandles(ctx, view, points, color, first = -1) {
   }
 }
 
-function drawObject(ctx, view, points, color, selected) {
+// `handles`: the selected object while it can be edited (the Select tool, or Shift held).
+function drawObject(ctx, view, points, color, selected, handles) {
   tracePath(ctx, view, points, true);
   ctx.fillStyle = hexToRgba(color, selected ? 0.4 : 0.25);
   ctx.fill();
   ctx.strokeStyle = color;
   ctx.lineWidth = selected ? 3 : 2;
   ctx.stroke();
-  if (selected) drawHandles(ctx, view, points, color);
+  if (handles) drawHandles(ctx, view, points, color);
+}
+
+// A shape waiting for its label: a thin outline and its fill, nothing on the vertices, so the
+// result can be judged before it is accepted.
+function drawPending(ctx, view, points) {
+  tracePath(ctx, view, points, true);
+  ctx.fillStyle = hexToRgba(PENDING_COLOR, 0.2);
+  ctx.fill();
+  ctx.strokeStyle = PENDING_COLOR;
+  ctx.lineWidth = 1.5;
+  ctx.stroke();
 }
 
 function drawCross(ctx, view, [x, y], color) {
@@ -78,7 +91,8 @@ function drawDraft(ctx, view, state) {
   drawHandles(ctx, view, draft, "#0a84ff", 0);
 }
 
-// Redraw everything: image, objects (unless hidden, all or one by one), the selected object's vertices, the draft.
+// Redraw everything: image, objects (unless hidden, all or one by one), the selected object's
+// vertices when it can be edited, the shape waiting for its label, the draft.
 export function render(canvas, view, state) {
   const ctx = canvas.getContext("2d");
   const dpr = window.devicePixelRatio || 1;
@@ -91,11 +105,13 @@ export function render(canvas, view, state) {
   ctx.drawImage(state.image, 0, 0, state.width, state.height);
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   const colors = new Map(state.labels.map((l) => [l.name, l.color]));
+  const editable = state.tool === "select" || (state.modifier && !state.draft.length);
   if (!state.hidden) {
     state.objects.forEach((o, i) => {
-      if (!state.hiddenObjects.has(o)) drawObject(ctx, view, o.points, colors.get(o.label) ?? FALLBACK_COLOR, i === state.selected);
+      const selected = i === state.selected;
+      if (!state.hiddenObjects.has(o)) drawObject(ctx, view, o.points, colors.get(o.label) ?? FALLBACK_COLOR, selected, selected && editable);
     });
   }
-  if (state.pending) drawObject(ctx, view, state.pending.points, "#ffffff", true);
+  if (state.pending) drawPending(ctx, view, state.pending.points);
   drawDraft(ctx, view, state);
 }

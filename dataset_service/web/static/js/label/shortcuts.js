@@ -17,7 +17,7 @@ export const SHORTCUTS = [
   { action: "reset-shape", name: "Reset the selected shape to its saved outline", keys: ["R"] },
   { action: "delete-selected", name: "Delete the selected object", keys: ["Delete", "Backspace"] },
   { action: "delete-all", name: "Delete all objects", keys: ["Shift+Delete"] },
-  { action: "prev", name: "Previous image (saves first)", keys: ["S"] },
+  { action: "prev", name: "Previous image (saves first)", keys: ["D", "S"] }, // D and F as in CVAT; S as before
   { action: "next", name: "Next image (saves first)", keys: ["F"] },
   { action: "save", name: "Save", keys: ["Ctrl+S"] },
   { action: "help", name: "Show the shortcuts", keys: ["?"] },
