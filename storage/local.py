@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import shutil
 import stat
@@ -72,13 +73,7 @@ class LocalObjectStore(ObjectStore):
         self, bucket: str, key: str, data: bytes, content_type: str | None = None
     ) -> ObjectInfo:
         """Write `data` atomically (temporary file, then rename) and describe the result."""
-        path = self._path(bucket, key)
-        if not self._bucket_dir(bucket).is_dir():
-            raise ObjectNotFound("bucket not found", bucket)
-        with _os_errors("write", bucket, key):
-            path.parent.mkdir(parents=True, exist_ok=True)
-            _write_atomically(path, data)
-        return self.stat(bucket, key)
+        return self.put_file(bucket, key, io.BytesIO(data), content_type)
 
     def put_file(
         self, bucket: str, key: str, file: BinaryIO, content_type: str | None = None

@@ -106,11 +106,10 @@ def queued_sync(app, dataset_id: int) -> int:
 
 
 @pytest.mark.commits  # a sync step and the delete hold locks on their own connections
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # PostgreSQL only: SQLite has one writer at a time, no lock order to get wrong
 def test_deleting_a_dataset_waits_for_a_sync_step_instead_of_deadlocking(app, admin, dataset, database_url):
     """A sync step records its listed keys (locking its job row) and then inserts samples (locking
     the dataset row); the delete, taking the rows in the same order, waits for the step to commit."""
-    if not database_url.startswith("postgresql"):
-        pytest.skip("SQLite has one writer at a time: there is no lock order to get wrong")
     job_id = queued_sync(app, dataset["id"])
     listed, go_on = threading.Event(), threading.Event()
     outcome: dict[str, object] = {}

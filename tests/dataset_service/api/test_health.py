@@ -61,7 +61,9 @@ def test_readyz_answers_at_once_while_the_store_hangs(app, admin, stalled_store,
         me = requests.get(f"{base}/api/v1/me", headers={"Authorization": f"Bearer {admin.token}"}, timeout=5)
         answers.append((time.monotonic() - started, ready.status_code, ready.json()["checks"], me.status_code))
         time.sleep(0.2)
-    assert max(seconds for seconds, *_ in answers) < 0.8, answers
+    # Below the store check's own 2 s timeout (a waiting request would take at least that; before, over
+    # 120 s): 0.8 s is what a quiet machine shows, the margin is for a loaded one.
+    assert max(seconds for seconds, *_ in answers) < 1.8, answers
     assert {(status, checks["database"], me) for _, status, checks, me in answers} == {(503, "ok", 200)}
     assert answers[0][2]["object_store"] == "checking"
     assert answers[-1][2]["object_store"].startswith("error: "), answers[-1]

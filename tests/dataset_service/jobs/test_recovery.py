@@ -126,18 +126,6 @@ def test_another_celery_app_is_left_alone(app, four_jobs):
     assert read(app, four_jobs["dead"]).status == "running"
 
 
-@pytest.fixture
-def redis_url() -> str:
-    try:
-        with socket.create_connection((REDIS_HOST, REDIS_PORT), timeout=2):
-            pass
-    except OSError as exc:
-        if IN_CI:
-            pytest.fail(f"Redis at {REDIS_HOST}:{REDIS_PORT} is required under CI: {exc}")
-        pytest.skip(f"Redis not reachable: {exc}")
-    return f"redis://{REDIS_HOST}:{REDIS_PORT}/{1 + os.getpid() % 15}"
-
-
 def test_a_real_celery_worker_fails_them_when_it_is_ready(app, config, four_jobs, redis_url, tmp_path):
     env = {**os.environ, "DATABASE_URL": config.database_url, "REDIS_URL": redis_url, "CELERY_QUEUE": f"recovery-{uuid.uuid4().hex[:8]}"}
     command = [sys.executable, "-m", "celery", "-A", "dataset_service.jobs.celery_app", "worker", "--pool", "threads", "-c", "1",

@@ -42,19 +42,6 @@ FOREIGN_XML = b"""<?xml version="1.0"?>
 # --- runners: in-process threads, or a real Celery worker on Redis --------------------------------
 
 
-@pytest.fixture(scope="session")
-def redis_url() -> str:
-    """A Redis database number for this run; missing Redis skips locally and fails under CI."""
-    try:
-        with socket.create_connection((REDIS_HOST, REDIS_PORT), timeout=2):
-            pass
-    except OSError as exc:
-        if IN_CI:
-            pytest.fail(f"Redis at {REDIS_HOST}:{REDIS_PORT} is required under CI: {exc}")
-        pytest.skip(f"Redis not reachable: {exc}")
-    return f"redis://{REDIS_HOST}:{REDIS_PORT}/{1 + os.getpid() % 15}"
-
-
 class Workers:
     """One Celery worker process per database, each on its own queue, for the whole session."""
 
