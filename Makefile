@@ -14,7 +14,7 @@ IMAGES ?= api worker
 ROLE ?= labeler
 
 .DEFAULT_GOAL := help
-.PHONY: help venv system-deps run test test-fast lint screenshots bench-filters bench-sync bench-publish bench-inference drill train evaluate lint-chart images user clean
+.PHONY: help venv system-deps run test test-fast lint screenshots bench-filters bench-team bench-sync bench-publish bench-inference drill train evaluate lint-chart images user clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-16s %s\n", $$1, $$2}'
@@ -50,6 +50,9 @@ screenshots: venv system-deps ## Run the browser tests and update docs/screensho
 
 bench-filters: venv ## Benchmark the sample filters on 1,000,000 samples in PostgreSQL
 	$(PY) -m benchmarks.filters
+
+bench-team: venv ## Benchmark assignment, the labeler's next image and the team filters on 1,000,000 samples in PostgreSQL
+	$(PY) -m benchmarks.team $(ARGS)
 
 bench-sync: venv ## Benchmark Synchronize Data Source on 100,000 objects in SeaweedFS
 	$(PY) -m benchmarks.sync

@@ -1,4 +1,5 @@
-"""Who is calling: logging in, bearer tokens for the API, the session cookie for pages, and role checks.
+"""Who is calling: logging in, bearer tokens for the API and the session cookie for pages (what
+they may do is `access`).
 
 Tokens and page sessions carry the user's id and session generation; either stops working when the
 user is gone, deactivated, or its generation changed (new password, logout, revocation).
@@ -14,7 +15,7 @@ from flask.sessions import SecureCookieSessionInterface
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from .db_session import commit, db
-from .errors import Forbidden, Unauthorized
+from .errors import Unauthorized
 from .models import User
 from .services import logins
 
@@ -119,18 +120,6 @@ def login_required(view: Callable) -> Callable:
     @wraps(view)
     def wrapper(*args, **kwargs):
         current_user()
-        return view(*args, **kwargs)
-
-    return wrapper
-
-
-def admin_required(view: Callable) -> Callable:
-    """Let only admins through."""
-
-    @wraps(view)
-    def wrapper(*args, **kwargs):
-        if current_user().role != "admin":
-            raise Forbidden("Only an admin may do this.")
         return view(*args, **kwargs)
 
     return wrapper

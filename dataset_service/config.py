@@ -34,7 +34,8 @@ class Config:
     trusted_proxies: int = 0  # proxies in front whose X-Forwarded-For and X-Forwarded-Proto are believed
     login_failures_per_user: int = 5  # failed logins of one username within the window before 429
     login_failures_per_address: int = 20  # failed logins from one client address within the window before 429
-    login_window_s: int = 15 * 60
+    login_window_s: int = 15 * 60  # also the first lock's length; each lock within a day of the last doubles
+    login_lock_max_s: int = 4 * 3600  # the longest a lock grows
     s3_endpoint_url: str | None = "http://127.0.0.1:8333"
     s3_region: str = "us-east-1"
     s3_access_key: str = "admin"

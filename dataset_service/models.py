@@ -98,6 +98,46 @@ class LoginFailure(Base):
     failed_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class LoginLock(Base):
+    """A username or a client address locked out of logging in until `locked_until`. Rows are only
+    added (so that API processes never race on one), and the recent ones make the next lock longer."""
+
+    __tablename__ = "login_locks"
+    __table_args__ = (
+        Index("ix_login_locks_key", "scope", "key", "locked_until"),
+        Index("ix_login_locks_locked_until", "locked_until"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    scope: Mapped[str] = mapped_column(String(8))  # as LoginFailure.scope
+    key: Mapped[str] = mapped_column(String(255))
+    locked_until: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+# A member's role in one dataset: `owner` manages it, `reviewer` reviews and labels, `labeler`
+# labels what it is given. What each may do is `dataset_service.access`'s one table.
+DATASET_ROLES = ("owner", "reviewer", "labeler")
+# Where a sample stands in review; None: never submitted (its state is then labeled or unlabeled).
+REVIEW_STATES = ("submitted", "accepted", "rejected")
+RATINGS = ("A", "B", "C", "D")
+# A sample whose work is still its labeler's: never submitted, or sent back (as SQL on samples).
+OPEN_WORK = "samples.review_state IS NULL OR samples.review_state = 'rejected'"
+
+
+class DatasetMember(Base):
+    """A user's role in a dataset (site admins need none)."""
+
+    __tablename__ = "dataset_members"
+    __table_args__ = (Index("ix_dataset_members_user", "user_id", "dataset_id"),)
+
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+
 class Dataset(Base):
     __tablename__ = "datasets"
 
@@ -139,6 +179,8 @@ class Sample(Base):
         Index("ix_samples_dataset_labeled_created", "dataset_id", "labeled", "created_at", "id"),
         Index("ix_samples_unsized", "dataset_id", "id", sqlite_where=text("width IS NULL"), postgresql_where=text("width IS NULL")),
         Index("ix_samples_xml_stale", "dataset_id", "id", sqlite_where=text("xml_stale"), postgresql_where=text("xml_stale")),
+        # The review filter and the review queue.
+        Index("ix_samples_dataset_review", "dataset_id", "review_state", "id"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
@@ -168,8 +210,28 @@ class Sample(Base):
     # What importing the sibling XML left out or overrode (objects outside the image, a wrong
     # <size>), shown until a person saves the sample; a background job never rewrites its file.
     xml_warning: Mapped[str | None] = mapped_column(Text)
+    # Where it stands in review (see REVIEW_STATES); who it is given to is its SampleAssignment.
+    review_state: Mapped[str | None] = mapped_column(String(16))
+    review_reason: Mapped[str | None] = mapped_column(Text)
+    review_rating: Mapped[str | None] = mapped_column(String(1))
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
-    saved_by: Mapped[User | None] = relationship(lazy="joined")
+    saved_by: Mapped[User | None] = relationship(lazy="joined", foreign_keys=[saved_by_id])
+
+
+class SampleAssignment(Base):
+    """Who a sample is given to. A table of its own, narrow, so that handing out a million samples
+    writes a million small rows, not a million wide sample rows with all their indexes."""
+
+    __tablename__ = "sample_assignments"
+    __table_args__ = (Index("ix_sample_assignments_user", "dataset_id", "user_id", "sample_id"),)
+
+    sample_id: Mapped[int] = mapped_column(ForeignKey("samples.id", ondelete="CASCADE"), primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    assigned_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class SampleLabel(Base):
@@ -413,4 +475,81 @@ class VersionExport(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     version: Mapped[DatasetVersion] = relationship()
+    job: Mapped[Job | None] = relationship()
+
+
+class SampleRevision(Base):
+    """One saved state of a sample's objects: who saved it, when, with which tool, and whose
+    revision it replaced. Objects are kept compactly (their fields as the API gives them)."""
+
+    __tablename__ = "sample_revisions"
+    __table_args__ = (UniqueConstraint("sample_id", "revision"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    sample_id: Mapped[int] = mapped_column(ForeignKey("samples.id", ondelete="CASCADE"))
+    revision: Mapped[int] = mapped_column(Integer)
+    objects: Mapped[list[Any]] = mapped_column(JSON)
+    saved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    saved_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    tool: Mapped[str] = mapped_column(String(16))  # "api", "page", "restore", "sync", "set-current"
+    # The revision this one replaced, and who had saved it (for an overwrite after a conflict).
+    replaced_revision: Mapped[int | None] = mapped_column(Integer)
+    replaced_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    restored_from: Mapped[int | None] = mapped_column(Integer)  # a restore: the revision it brought back
+
+    saved_by: Mapped[User | None] = relationship(foreign_keys=[saved_by_id], lazy="joined")
+    replaced_by: Mapped[User | None] = relationship(foreign_keys=[replaced_by_id], lazy="joined")
+
+
+ACCEPTANCE_STATES = ("open", "finished")
+
+
+class Acceptance(Base):
+    """An owner's acceptance check of submitted work: a seeded draw of samples, each passed or
+    rejected, then finished with pass all / reject all / pass the rest."""
+
+    __tablename__ = "acceptances"
+    __table_args__ = (Index("ix_acceptances_dataset", "dataset_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
+    state: Mapped[str] = mapped_column(String(16), default="open")
+    seed: Mapped[int] = mapped_column(Integer)
+    pool: Mapped[int] = mapped_column(Integer)  # submitted samples when drawn
+    drawn: Mapped[int] = mapped_column(Integer)
+    outcome: Mapped[str | None] = mapped_column(String(16))  # pass_all, reject_all, pass_rest
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class AcceptanceSample(Base):
+    """A sample drawn for an acceptance check, with who labeled it and the owner's verdict."""
+
+    __tablename__ = "acceptance_samples"
+
+    acceptance_id: Mapped[int] = mapped_column(ForeignKey("acceptances.id", ondelete="CASCADE"), primary_key=True)
+    sample_id: Mapped[int] = mapped_column(ForeignKey("samples.id", ondelete="CASCADE"), primary_key=True)
+    labeler_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    rating: Mapped[str | None] = mapped_column(String(1))  # the reviewer's, when drawn
+    verdict: Mapped[str | None] = mapped_column(String(8))  # None, "pass", "reject"
+    reason: Mapped[str | None] = mapped_column(Text)
+    checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class DatasetImport(Base):
+    """A ModelArts manifest imported into a dataset by its job: its images become samples, its
+    annotation files their objects (`services.manifest_import`)."""
+
+    __tablename__ = "dataset_imports"
+    __table_args__ = (Index("ix_dataset_imports_dataset", "dataset_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
+    manifest_uri: Mapped[str] = mapped_column(String(1024))
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    created_by: Mapped[User | None] = relationship()
     job: Mapped[Job | None] = relationship()

@@ -9,6 +9,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 PASSWORD_MIN = 10
 PASSWORD_MAX = 256
+USERNAME_IN_PASSWORD_MIN = 4  # a username this long may not appear anywhere in its password
 
 # Well-known passwords (compared without case); the shorter ones are refused by length already and
 # are kept so that the list reads as the common lists do.
@@ -45,8 +46,8 @@ COMMON_PASSWORDS = frozenset({
 _hasher = PasswordHasher()
 
 
-def password_problem(password: str) -> str | None:
-    """Return why a password may not be set, or None when it may."""
+def password_problem(password: str, username: str = "") -> str | None:
+    """Return why a password may not be set (for the user of this name), or None when it may."""
     if len(password) < PASSWORD_MIN:
         return f"use at least {PASSWORD_MIN} characters"
     if len(password) > PASSWORD_MAX:
@@ -55,7 +56,15 @@ def password_problem(password: str) -> str | None:
         return "use more than one distinct character"
     if password.lower() in COMMON_PASSWORDS:
         return "this password is too common; choose another"
+    if _holds_username(password, username):
+        return "must not contain the username"
     return None
+
+
+def _holds_username(password: str, username: str) -> bool:
+    """Tell whether the password holds the username, ignoring case (names of 1-3 characters would refuse too many good passwords)."""
+    name = username.casefold()
+    return len(name) >= USERNAME_IN_PASSWORD_MIN and name in password.casefold()
 
 
 def hash_password(password: str) -> str:

@@ -9,10 +9,11 @@ from marshmallow import EXCLUDE, INCLUDE, Schema, ValidationError, fields, pre_l
 
 from storage.annotations import SOURCES, text_problem
 
-from .models import LABEL_NAME_MAX, NAME_MAX
+from .models import DATASET_ROLES, LABEL_NAME_MAX, NAME_MAX, RATINGS
 from .passwords import PASSWORD_MAX, PASSWORD_MIN, password_problem
 from .services.colors import COLOR_RE
-from .services.filters import CURSOR_MAX_CHARS
+from .services.filters import CURSOR_MAX_CHARS, REVIEW_FILTERS
+from .services.jobs import STAGE_STATES, progress_of
 from .services.users import ROLES, username_problem
 from .services.version_diff import CHANGES
 from .services.versions import EXPORT_FORMATS, NAME_RULE
@@ -196,7 +197,9 @@ class CommaList(fields.List):
         return super()._deserialize(split, attr, data, **kwargs)
 
 
-class SampleQuery(PageArgs):
+class SampleFilterIn(StrictSchema):
+    """The sample list's filters (as query arguments, or as a JSON object in an assignment)."""
+
     state = fields.String(load_default="all", validate=validate.OneOf(["all", "unlabeled", "labeled"]))
     label = CommaList(fields.String(), load_default=list)
     label_op = fields.String(load_default="or", validate=validate.OneOf(["or", "and"]))
@@ -206,6 +209,13 @@ class SampleQuery(PageArgs):
     path = fields.String(load_default=None, validate=validate.Length(min=1, max=1000))
     dir = fields.String(load_default=None, validate=[validate.Length(min=1, max=1000), validate.Regexp(r".*/$", error="must end with '/'")])
     labeled_by = fields.String(load_default=None, validate=validate.Length(min=1, max=NAME_MAX))
+    assigned_to = fields.String(load_default=None, validate=validate.Length(min=1, max=NAME_MAX), metadata={
+        "description": "a username, or `nobody` for the samples given to no one"})
+    review = fields.String(load_default=None, validate=validate.OneOf(REVIEW_FILTERS), metadata={
+        "description": "`none`: never submitted for review; `open`: still its labeler's work (never submitted, or rejected)"})
+
+
+class SampleQuery(PageArgs, SampleFilterIn):
     cursor = fields.String(load_default=None, validate=validate.Length(max=CURSOR_MAX_CHARS), metadata={"description": "a `next_cursor` or `prev_cursor`"})
     order = fields.String(load_default="key", validate=validate.OneOf(["key", "created", "-created"]))
 
@@ -231,6 +241,13 @@ class SampleOut(Schema):
     error = fields.String(allow_none=True)
     warning = fields.String(attribute="xml_warning", allow_none=True, metadata={
         "description": "what importing the sibling XML left out or overrode (a wrong <size>, objects outside the image); gone once saved"})
+    assigned_to = fields.String(allow_none=True, metadata={"description": "the labeler the sample is given to"})
+    review = fields.String(attribute="review_state", allow_none=True, metadata={
+        "description": "submitted, accepted or rejected; null: never submitted for review"})
+    review_reason = fields.String(allow_none=True, metadata={"description": "why a reviewer rejected it"})
+    review_rating = fields.String(allow_none=True)
+    reviewed_by = fields.String(allow_none=True)
+    reviewed_at = fields.DateTime(allow_none=True)
 
 
 class SampleList(Schema):
@@ -458,14 +475,29 @@ class Error(ErrorExtras):
     )
 
 
+Click = fields.List(fields.Float(allow_nan=False), validate=validate.Length(equal=3, error="a click is [x, y, 1] (object) or [x, y, 0] (not)"))
+
+
 class InferIn(StrictSchema):
-    points = fields.List(Point, required=True, validate=validate.Length(equal=4, error="give exactly four extreme points"))
+    """Four extreme points or a box, and the correction clicks made since, in order."""
+
+    points = fields.List(Point, validate=validate.Length(equal=4, error="give exactly four extreme points"))
+    box = fields.List(fields.Float(allow_nan=False), validate=validate.Length(equal=4, error="a box is [xmin, ymin, xmax, ymax]"))
+    clicks = fields.List(Click, validate=validate.Length(max=200), metadata={"description": "[x, y, 1|0] pixels: 1 the object, 0 not"})
+
+    @validates_schema
+    def one_prompt(self, data, **kwargs):
+        if ("points" in data) == ("box" in data):
+            raise ValidationError("give either four extreme points or a box", "points")
+        if any(c[2] not in (0, 1) for c in data.get("clicks", [])):
+            raise ValidationError("a click's third value must be 1 (object) or 0 (not the object)", "clicks")
 
 
 class InferOut(Schema):
     polygons = fields.List(fields.List(fields.List(fields.Float())))
     bbox = fields.List(fields.Float())
     score = fields.Float()
+    low_confidence = fields.Boolean(metadata={"description": "the score says there is no clear object here"})
     model = fields.String()
     inference_ms = fields.Float()
 
@@ -481,13 +513,38 @@ class UploadOut(Schema):
 # --- jobs -----------------------------------------------------------------------------------
 
 
+class StageOut(Schema):
+    """One step of a job."""
+
+    name = fields.String(metadata={"description": "as the job's `stage` reads while the step runs"})
+    state = fields.String(validate=validate.OneOf(STAGE_STATES))
+    done = fields.Integer(metadata={"description": "work done: items (images, files, samples) or, for a step of one piece, 0 or 1"})
+    total = fields.Integer(allow_none=True, metadata={"description": "work in all; null while not known (a listing's length is known when it ends)"})
+
+
+class ProgressOut(Schema):
+    """A job's progress, the same shape for every kind: its steps in order, and the one running now."""
+
+    stage = fields.String(allow_none=True, metadata={"description": "the step running now; null while queued and once ended"})
+    done = fields.Integer(allow_none=True, metadata={"description": "the running step's work done"})
+    total = fields.Integer(allow_none=True, metadata={"description": "the running step's work in all; null while not known"})
+    stages = fields.List(fields.Nested(StageOut))
+
+
+class JobProgress(fields.Nested):
+    """The job's progress, made from its stored counters by `services.jobs.progress_of`."""
+
+    def get_value(self, obj, attr, accessor=None, default=None):
+        return progress_of(obj)
+
+
 class JobOut(Schema):
     id = fields.Integer()
     kind = fields.String()
     dataset_id = fields.Integer()
     status = fields.String()
     stage = fields.String(allow_none=True)
-    progress = fields.Dict()
+    progress = JobProgress(ProgressOut)
     counts = fields.Dict()
     errors = fields.List(fields.Dict())
     error = fields.String(allow_none=True)
@@ -649,3 +706,216 @@ class DiffOut(Schema):
     counts = fields.Nested(DiffCounts)
     total = fields.Integer(metadata={"description": "the samples the list pages over"})
     items = fields.List(fields.Nested(SampleChangeOut))
+
+
+# --- the dataset dashboard and manifest imports ----------------------------------------------
+
+
+class LabelFigures(Schema):
+    name = fields.String()
+    color = fields.String()
+    objects = fields.Integer(metadata={"description": "objects carrying the label"})
+    images = fields.Integer(metadata={"description": "images with at least one object carrying it"})
+
+
+class Bucket(Schema):
+    bucket = fields.String(metadata={"description": "the range: '3', '6-10', '21+', 'unknown'"})
+    images = fields.Integer()
+
+
+class DayFigure(Schema):
+    day = fields.String(metadata={"description": "YYYY-MM-DD (UTC)"})
+    images = fields.Integer(metadata={"description": "images last labeled that day"})
+
+
+class LabelerFigures(Schema):
+    name = fields.String(allow_none=True, metadata={"description": "the user, or the author an imported file named; null: unknown"})
+    user = fields.Boolean(metadata={"description": "a user of this service (else a name from an imported file)"})
+    images = fields.Integer(metadata={"description": "images holding an object they created or last edited"})
+    objects = fields.Integer(metadata={"description": "objects they created"})
+
+
+class DashboardOut(Schema):
+    samples = fields.Dict(keys=fields.String(), values=fields.Integer(), metadata={"description": "total, labeled, unlabeled"})
+    objects = fields.Integer()
+    labels = fields.List(fields.Nested(LabelFigures))
+    objects_per_image = fields.List(fields.Nested(Bucket))
+    image_sizes = fields.List(fields.Nested(Bucket), metadata={"description": "by the longer side, in pixels"})
+    labeled_per_day = fields.List(fields.Nested(DayFigure))
+    labelers = fields.List(fields.Nested(LabelerFigures))
+
+
+class ImportCreate(StrictSchema):
+    manifest = fields.String(
+        required=True, validate=validate.Length(min=6, max=1100),
+        metadata={"description": "the manifest's URI, e.g. s3://bucket/path/V001.manifest"},
+    )
+
+
+class ImportOut(Schema):
+    id = fields.Integer()
+    dataset_id = fields.Integer()
+    manifest_uri = fields.String()
+    created_by = fields.Function(lambda i: i.created_by.username if i.created_by else None)
+    created_at = fields.DateTime()
+    job_id = fields.Integer(allow_none=True)
+
+
+class ImportEnvelope(Schema):
+    import_ = fields.Nested(ImportOut, data_key="import", attribute="import")
+    job = fields.Nested(JobOut)
+
+
+# --- team: members, assignment, review, history, acceptance ------------------------------------
+
+
+class MemberIn(StrictSchema):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=NAME_MAX))
+    role = fields.String(required=True, validate=validate.OneOf(DATASET_ROLES))
+
+
+class MemberUpdate(StrictSchema):
+    role = fields.String(required=True, validate=validate.OneOf(DATASET_ROLES))
+
+
+class MemberOut(Schema):
+    user_id = fields.Integer()
+    username = fields.Function(lambda m: m.user.username, metadata={"type": "string"})
+    role = fields.String()
+    added_at = fields.DateTime()
+
+
+class MemberList(Schema):
+    items = fields.List(fields.Nested(MemberOut))
+
+
+class MemberRemoved(Schema):
+    returned_to_pool = fields.Integer(metadata={"description": "the member's open samples given back to no one"})
+
+
+class AssignIn(StrictSchema):
+    labelers = fields.List(fields.String(validate=validate.Length(min=1, max=NAME_MAX)), required=True,
+                           validate=validate.Length(min=1, max=500), metadata={"description": "usernames of members who label"})
+    shares = fields.List(fields.Integer(strict=True, validate=validate.Range(min=1, max=1_000_000)), load_default=None,
+                         metadata={"description": "one whole number per labeler (default: even)"})
+    filter = fields.Nested(SampleFilterIn, load_default=lambda: {"state": "unlabeled", "assigned_to": "nobody"}, metadata={
+        "description": "which samples, as the sample list's filters; default: unlabeled ones given to no one"})
+
+
+class UnassignIn(StrictSchema):
+    filter = fields.Nested(SampleFilterIn, required=True)
+
+
+class AssignedOut(Schema):
+    matched = fields.Integer()
+    per_labeler = fields.Dict(keys=fields.String(), values=fields.Integer())
+
+
+class UnassignedOut(Schema):
+    unassigned = fields.Integer()
+
+
+class NextArgs(StrictSchema):
+    after = fields.Integer(load_default=None, metadata={"description": "the sample just done: the next one after it"})
+
+
+class NextOut(Schema):
+    sample_id = fields.Integer(allow_none=True, metadata={"description": "null: nothing left"})
+    remaining = fields.Integer(metadata={"description": "open samples in the queue, counted up to 1000 (1000: at least that many)"})
+
+
+class ReviewIn(StrictSchema):
+    decision = fields.String(required=True, validate=validate.OneOf(["accept", "reject"]))
+    rating = fields.String(load_default=None, validate=validate.OneOf(RATINGS), metadata={"description": "required to accept"})
+    reason = fields.String(load_default=None, validate=validate.Length(max=2000), metadata={"description": "required to reject"})
+
+
+class RevisionOut(Schema):
+    revision = fields.Integer()
+    saved_by = fields.Function(lambda r: r.saved_by.username if r.saved_by else None, metadata={"type": "string", "nullable": True})
+    saved_at = fields.DateTime()
+    tool = fields.String(metadata={"description": "api, page, restore, or import (the state before the first save we kept)"})
+    replaced_revision = fields.Integer(allow_none=True)
+    replaced_by = fields.Function(lambda r: r.replaced_by.username if r.replaced_by else None, metadata={"type": "string", "nullable": True})
+    restored_from = fields.Integer(allow_none=True)
+    objects = fields.List(fields.Dict(), metadata={"description": "the objects of that revision, with who made them"})
+
+
+class RevisionList(Schema):
+    total = fields.Integer()
+    items = fields.List(fields.Nested(RevisionOut))
+
+
+class RestoreIn(StrictSchema):
+    revision = fields.Integer(required=True, validate=validate.Range(min=0, max=2**31 - 1),
+                              metadata={"description": "the sample's current revision (as a save sends it)"})
+
+
+class AcceptanceIn(StrictSchema):
+    rate = fields.Float(load_default=None, allow_nan=False, validate=validate.Range(min=0, max=1, min_inclusive=False))
+    count = fields.Integer(load_default=None, strict=True, validate=validate.Range(min=1, max=100_000))
+    seed = fields.Integer(load_default=None, strict=True, validate=validate.Range(min=0, max=2**31 - 1))
+
+
+class CheckIn(StrictSchema):
+    verdict = fields.String(required=True, validate=validate.OneOf(["pass", "reject"]))
+    reason = fields.String(load_default=None, validate=validate.Length(max=2000))
+
+
+class FinishIn(StrictSchema):
+    outcome = fields.String(required=True, validate=validate.OneOf(["pass_all", "reject_all", "pass_rest"]))
+
+
+class DrawnOut(Schema):
+    sample_id = fields.Integer()
+    labeler = fields.String(allow_none=True)
+    rating = fields.String(allow_none=True)
+    verdict = fields.String(allow_none=True)
+    reason = fields.String(allow_none=True)
+    checked_at = fields.DateTime(allow_none=True)
+
+
+class LabelerReportOut(Schema):
+    labeler = fields.String(allow_none=True)
+    drawn = fields.Integer()
+    checked = fields.Integer()
+    passed = fields.Integer()
+    rejected = fields.Integer()
+    pass_rate = fields.Float(allow_none=True)
+    average_rating = fields.Float(allow_none=True, metadata={"description": "A = 4 ... D = 1"})
+
+
+class AcceptanceOut(Schema):
+    id = fields.Integer()
+    state = fields.String()
+    seed = fields.Integer()
+    pool = fields.Integer()
+    drawn = fields.Integer()
+    outcome = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    finished_at = fields.DateTime(allow_none=True)
+    samples = fields.List(fields.Nested(DrawnOut))
+    report = fields.List(fields.Nested(LabelerReportOut))
+
+
+class TeamMemberStats(Schema):
+    username = fields.String()
+    role = fields.String(allow_none=True)
+    images = fields.Integer()
+    objects = fields.Integer()
+    assigned = fields.Integer()
+    open = fields.Integer()
+    submitted = fields.Integer()
+    accepted = fields.Integer()
+    rejected = fields.Integer()
+
+
+class DaySaves(Schema):
+    day = fields.String()
+    username = fields.String()
+    saves = fields.Integer()
+
+
+class TeamStatsOut(Schema):
+    members = fields.List(fields.Nested(TeamMemberStats))
+    per_day = fields.List(fields.Nested(DaySaves))

@@ -8,7 +8,7 @@ from werkzeug.routing import IntegerConverter
 from ..auth import current_user
 from ..errors import to_response
 from ..schemas import INT64_MAX, Error
-from . import auth, datasets, health, jobs, samples, versions
+from . import auth, dashboard, datasets, health, imports, jobs, samples, team, versions
 from .openapi import ErrorResponses, SchemasPlugin
 
 
@@ -46,7 +46,7 @@ def init_app(app: Flask) -> Api:
         "components": {"securitySchemes": bearer}, "security": [{"bearerAuth": []}], "extra_plugins": [ErrorResponses(PUBLIC_PATHS)],
         "marshmallow_plugin": SchemasPlugin(),
     })
-    for module in (auth, datasets, samples, jobs, versions):
+    for module in (auth, datasets, samples, jobs, versions, imports, dashboard, team):
         api.register_blueprint(module.blp, url_prefix="/api/v1", name=f"api_{module.blp.name}")
     app.register_blueprint(health.blp)
 

@@ -7,7 +7,7 @@ from ..auth import current_user, issue_token, log_in
 from ..db_session import commit, db
 from ..errors import to_response
 from ..schemas import TokenRequest, TokenResponse, UserCreate, UserOut, UserUpdate
-from ..services import users
+from ..services import logins, users
 from ..services.logins import Throttled
 from .blueprint import Blueprint
 
@@ -76,6 +76,15 @@ def update_user(data, user_id):
     user = users.update_user(db(), user_id, current_user(), **data)
     commit()
     return user
+
+
+@blp.post("/users/<int:user_id>/unlock")
+@blp.admin_only
+@blp.response(204)
+def unlock_user(user_id):
+    """Let a user locked out by failed logins try again at once (admins only)."""
+    logins.unlock_user(db(), user_id)
+    commit()
 
 
 @blp.delete("/users/<int:user_id>")

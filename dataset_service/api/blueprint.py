@@ -1,4 +1,5 @@
-"""The API's blueprints: flask-smorest's, reading bodies with `BodyParser` and documenting the admin rule."""
+"""The API's blueprints: flask-smorest's, reading bodies with `BodyParser`, with the authorization
+rules of `dataset_service.access` applied per route and documented."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -9,7 +10,7 @@ import flask_smorest
 from flask import Request
 from webargs.flaskparser import FlaskParser
 
-from ..auth import admin_required
+from .. import access
 from ..errors import MalformedBody
 
 
@@ -27,11 +28,22 @@ class BodyParser(FlaskParser):
 
 
 class Blueprint(flask_smorest.Blueprint):
-    """flask-smorest's Blueprint with the API's body parser and its admin-only rule."""
+    """flask-smorest's Blueprint with the API's body parser and its authorization rules. Put
+    `allow(...)` or `admin_only` right under the route, so that the rule is checked before the
+    request's body is read."""
 
     ARGUMENTS_PARSER = BodyParser()
 
     def admin_only(self, view: Callable) -> Callable:
-        """Let only admins through (`auth.admin_required`), and document the 403 the others get."""
-        forbidden = self.alt_response(HTTPStatus.FORBIDDEN, response=HTTPStatus.FORBIDDEN.name)
-        return forbidden(admin_required(view))
+        """Let only site admins through (`access.admin_required`), and document the 403 the others get."""
+        return self.alt_response(HTTPStatus.FORBIDDEN, response=HTTPStatus.FORBIDDEN.name)(access.admin_required(view))
+
+    def allow(self, action: access.Action) -> Callable[[Callable], Callable]:
+        """Let through the roles that may do `action` in the route's dataset (`access.requires`),
+        and document the 403 of the others and the 404 of non-members."""
+
+        def decorate(view: Callable) -> Callable:
+            forbidden = self.alt_response(HTTPStatus.FORBIDDEN, response=HTTPStatus.FORBIDDEN.name)
+            return self.alt_response(HTTPStatus.NOT_FOUND, response=HTTPStatus.NOT_FOUND.name)(forbidden(access.requires(action)(view)))
+
+        return decorate

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import current_app
 
+from ..access import Action, visible_datasets
 from ..auth import current_user
 from ..db_session import commit, db
 from ..jobs import starting
@@ -22,8 +23,8 @@ def _with_counts(dataset):
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, DatasetList)
 def list_datasets(args):
-    """List datasets, newest first."""
-    total, items = datasets.list_datasets(db(), args["limit"], args["offset"])
+    """List the datasets the caller belongs to (admins: all), newest first."""
+    total, items = datasets.list_datasets(db(), args["limit"], args["offset"], visible_datasets(current_user()))
     return {"total": total, "items": items}
 
 
@@ -39,6 +40,7 @@ def create_dataset(data):
 
 
 @blp.get("/datasets/<int:dataset_id>")
+@blp.allow(Action.VIEW)
 @blp.response(200, DatasetOut)
 def get_dataset(dataset_id):
     """Return a dataset with its sample counts."""
@@ -46,11 +48,11 @@ def get_dataset(dataset_id):
 
 
 @blp.patch("/datasets/<int:dataset_id>")
-@blp.admin_only
+@blp.allow(Action.MANAGE)
 @blp.arguments(DatasetUpdate)
 @blp.response(200, DatasetOut)
 def update_dataset(data, dataset_id):
-    """Change a dataset (admins only)."""
+    """Change a dataset (owners)."""
     allow_files = current_app.config["SERVICE"].allow_file_datasets
     dataset = datasets.update_dataset(db(), datasets.get_dataset(db(), dataset_id), data, allow_files)
     commit()
@@ -58,15 +60,16 @@ def update_dataset(data, dataset_id):
 
 
 @blp.delete("/datasets/<int:dataset_id>")
-@blp.admin_only
+@blp.allow(Action.DELETE)
 @blp.response(204)
 def delete_dataset(dataset_id):
-    """Delete a dataset's records; objects in the store stay (admins only)."""
+    """Delete a dataset's records; objects in the store stay (owners)."""
     datasets.delete_dataset(db(), datasets.get_dataset(db(), dataset_id))
     commit()
 
 
 @blp.post("/datasets/<int:dataset_id>/labels")
+@blp.allow(Action.LABEL)
 @blp.arguments(LabelIn)
 @blp.response(201, LabelOut)
 def add_label(data, dataset_id):
@@ -77,6 +80,7 @@ def add_label(data, dataset_id):
 
 
 @blp.patch("/datasets/<int:dataset_id>/labels/<int:label_id>")
+@blp.allow(Action.MANAGE)
 @blp.arguments(LabelUpdate)
 @blp.response(200, LabelOut)
 def update_label(data, dataset_id, label_id):
@@ -91,6 +95,7 @@ def update_label(data, dataset_id, label_id):
 
 
 @blp.delete("/datasets/<int:dataset_id>/labels/<int:label_id>")
+@blp.allow(Action.DELETE)
 @blp.arguments(LabelDeleteArgs, location="query")
 @blp.response(204)
 def delete_label(args, dataset_id, label_id):

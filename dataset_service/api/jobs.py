@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from flask import current_app
 
+from ..access import Action
 from ..auth import current_user
 from ..db_session import db
 from ..jobs import reading, starting
@@ -22,7 +23,7 @@ def stale_after_s() -> float:
 
 
 @blp.post("/datasets/<int:dataset_id>/sync")
-@blp.admin_only
+@blp.allow(Action.MANAGE)
 @blp.response(202, JobOut)
 def sync_dataset(dataset_id):
     """Synchronize the dataset with its input path, as a job; while one runs, return that one (the
@@ -32,7 +33,7 @@ def sync_dataset(dataset_id):
 
 
 @blp.post("/datasets/<int:dataset_id>/annotation-files")
-@blp.admin_only
+@blp.allow(Action.MANAGE)
 @blp.response(202, JobOut)
 def rewrite_annotation_files(dataset_id):
     """Rewrite the sibling XML files marked stale (after a label was renamed, recoloured or
@@ -42,6 +43,7 @@ def rewrite_annotation_files(dataset_id):
 
 
 @blp.get("/jobs/<int:job_id>")
+@blp.allow(Action.VIEW)
 @blp.response(200, JobOut)
 def get_job(job_id):
     """Return a job's status, progress and counts (a job whose runner died reads failed)."""
@@ -49,6 +51,7 @@ def get_job(job_id):
 
 
 @blp.get("/datasets/<int:dataset_id>/jobs")
+@blp.allow(Action.VIEW)
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, JobList)
 def list_jobs(args, dataset_id):

@@ -1,8 +1,9 @@
 """Samples: the filtered list, annotations, uploads, deletion, and inference on a sample."""
 from __future__ import annotations
 
-from flask import current_app
+from flask import current_app, request
 
+from ..access import Action
 from ..auth import current_user
 from ..db_session import commit, db
 from ..schemas import (
@@ -37,6 +38,7 @@ def sample_and_dataset(sample_id: int):
 
 
 @blp.get("/datasets/<int:dataset_id>/samples")
+@blp.allow(Action.VIEW)
 @blp.arguments(SampleQuery, location="query")
 @blp.response(200, SampleList)
 def list_samples(args, dataset_id):
@@ -47,6 +49,7 @@ def list_samples(args, dataset_id):
 
 
 @blp.post("/datasets/<int:dataset_id>/samples/delete")
+@blp.allow(Action.DELETE)
 @blp.arguments(DeleteSamples)
 @blp.response(200, DeletedOut)
 @blp.alt_response(502, response="BAD_GATEWAY")
@@ -59,6 +62,7 @@ def delete_samples(data, dataset_id):
 
 
 @blp.post("/datasets/<int:dataset_id>/images")
+@blp.allow(Action.MANAGE)
 @blp.arguments(UploadIn, location="files")
 @blp.response(201, UploadOut)
 @blp.alt_response(415, response="UNSUPPORTED_MEDIA_TYPE")
@@ -74,6 +78,7 @@ def upload_images(data, dataset_id):
 
 
 @blp.get("/samples/<int:sample_id>")
+@blp.allow(Action.VIEW)
 @blp.response(200, SampleOut)
 def get_sample(sample_id):
     """Return one sample."""
@@ -82,6 +87,7 @@ def get_sample(sample_id):
 
 
 @blp.get("/samples/<int:sample_id>/annotation")
+@blp.allow(Action.VIEW)
 @blp.response(200, AnnotationOut)
 def get_annotation(sample_id):
     """Return a sample's objects and revision."""
@@ -89,6 +95,7 @@ def get_annotation(sample_id):
 
 
 @blp.put("/samples/<int:sample_id>/annotation")
+@blp.allow(Action.LABEL)
 @blp.arguments(AnnotationIn)
 @blp.response(200, AnnotationOut)
 @blp.alt_response(409, schema=Error, description=(
@@ -99,18 +106,20 @@ def put_annotation(data, sample_id):
     """Replace a sample's objects; a stale revision gets 409 with the current annotation."""
     sample, dataset = sample_and_dataset(sample_id)
     max_pixels = current_app.config["SERVICE"].max_image_pixels
-    result = annotations.save_annotation(db(), dataset, sample, data["revision"], data["objects"], current_user(), settings(), max_pixels)
+    tool = "api" if request.authorization else "page"  # the pages save with their session cookie
+    result = annotations.save_annotation(db(), dataset, sample, data["revision"], data["objects"], current_user(), settings(), max_pixels, tool)
     commit()
     return result
 
 
 @blp.post("/samples/<int:sample_id>/infer")
+@blp.allow(Action.LABEL)
 @blp.arguments(InferIn)
 @blp.response(200, InferOut)
 @blp.alt_response(502, response="BAD_GATEWAY")
 def infer(data, sample_id):
-    """Ask the inference worker for the outline given four extreme points."""
+    """Ask the inference worker for the outline given four extreme points or a box, and correction clicks."""
     sample, dataset = sample_and_dataset(sample_id)
     config = current_app.config["SERVICE"]
     uri = str(samples.sample_uri(dataset, sample))
-    return inference.extreme_points(config.worker_url, uri, data["points"], config.worker_timeout_s, config.worker_token)
+    return inference.outline(config.worker_url, uri, data, config.worker_timeout_s, config.worker_token)

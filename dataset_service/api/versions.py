@@ -10,6 +10,7 @@ from http import HTTPStatus
 
 from flask import Response, current_app
 
+from ..access import Action
 from ..auth import current_user
 from ..db_session import commit, db
 from ..jobs import starting
@@ -36,11 +37,11 @@ def stale_after_s() -> float:
 
 
 @blp.post("/datasets/<int:dataset_id>/versions")
-@blp.admin_only
+@blp.allow(Action.MANAGE)
 @blp.arguments(VersionCreate)
 @blp.response(202, VersionEnvelope)
 def publish_version(data, dataset_id):
-    """Publish the working state as a new version, as a job (admins only); 409 while another publish runs."""
+    """Publish the working state as a new version, as a job (owners); 409 while another publish runs."""
     dataset, user = datasets.get_dataset(db(), dataset_id), current_user()
     job, version = starting.start_new(
         current_app, db(), dataset, publish.KIND, user, "A version of this dataset is being published; publish again when it has ended.",
@@ -50,6 +51,7 @@ def publish_version(data, dataset_id):
 
 
 @blp.get("/datasets/<int:dataset_id>/versions")
+@blp.allow(Action.VIEW)
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, VersionList)
 def list_versions(args, dataset_id):
@@ -62,6 +64,7 @@ def list_versions(args, dataset_id):
 
 
 @blp.get("/datasets/<int:dataset_id>/versions/<int:version_id>")
+@blp.allow(Action.VIEW)
 @blp.response(200, VersionOut)
 def get_version(dataset_id, version_id):
     """Return a version with its counts."""
@@ -72,10 +75,10 @@ def get_version(dataset_id, version_id):
 
 
 @blp.delete("/datasets/<int:dataset_id>/versions/<int:version_id>")
-@blp.admin_only
+@blp.allow(Action.MANAGE)
 @blp.response(202, VersionEnvelope)
 def delete_version(dataset_id, version_id):
-    """Delete a version's files and records, as a job (admins only); images and the working state stay."""
+    """Delete a version's files and records, as a job (owners); images and the working state stay."""
     dataset = datasets.get_dataset(db(), dataset_id)
     version = versions.get_version(db(), dataset, version_id)
     versions.settle(db(), [version], stale_after_s())
@@ -88,7 +91,7 @@ def delete_version(dataset_id, version_id):
 
 
 @blp.post("/datasets/<int:dataset_id>/versions/<int:version_id>/exports")
-@blp.admin_only
+@blp.allow(Action.MANAGE)
 @blp.arguments(ExportCreate)
 @blp.response(202, ExportEnvelope)
 def export_version(data, dataset_id, version_id):
@@ -103,6 +106,7 @@ def export_version(data, dataset_id, version_id):
 
 
 @blp.get("/datasets/<int:dataset_id>/versions/<int:version_id>/exports")
+@blp.allow(Action.VIEW)
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, ExportList)
 def list_exports(args, dataset_id, version_id):
@@ -113,6 +117,7 @@ def list_exports(args, dataset_id, version_id):
 
 
 @blp.get("/datasets/<int:dataset_id>/versions/<int:version_id>/exports/<int:export_id>/download")
+@blp.allow(Action.VIEW)
 @blp.response(200, {"type": "string", "format": "binary"}, content_type="application/zip")
 @blp.alt_response(HTTPStatus.CONFLICT, response=HTTPStatus.CONFLICT.name)
 def download_export(dataset_id, version_id, export_id):
@@ -124,10 +129,10 @@ def download_export(dataset_id, version_id, export_id):
 
 
 @blp.put("/datasets/<int:dataset_id>/versions/<int:version_id>/current")
-@blp.admin_only
+@blp.allow(Action.MANAGE)
 @blp.response(202, VersionEnvelope)
 def set_current(dataset_id, version_id):
-    """Make the working state this version's, as a job (admins only): labels, objects with their
+    """Make the working state this version's, as a job (owners): labels, objects with their
     authors, and the sibling XML files. Working changes no version holds are first published as
     `Vnnn-autosave`, so setting that one current undoes this."""
     dataset, user = datasets.get_dataset(db(), dataset_id), current_user()
@@ -140,6 +145,7 @@ def set_current(dataset_id, version_id):
 
 
 @blp.get("/datasets/<int:dataset_id>/versions/<int:version_id>/diff")
+@blp.allow(Action.VIEW)
 @blp.arguments(DiffArgs, location="query")
 @blp.response(200, DiffOut)
 @blp.alt_response(HTTPStatus.CONFLICT, response=HTTPStatus.CONFLICT.name)

@@ -14,8 +14,8 @@ from storage.errors import StorageError
 
 from ..config import Config
 from ..models import Job, utcnow
-from ..services import annotation_files, exports, publish, restore, versions
-from ..services.jobs import INITIAL, claim_job, fail_dead_local
+from ..services import annotation_files, exports, manifest_import, publish, restore, versions
+from ..services.jobs import claim_job, fail_dead_local, initial
 from ..services.sync import run_sync
 
 log = logging.getLogger(__name__)
@@ -112,7 +112,7 @@ def bodies() -> dict[str, Body]:
     return {
         "sync": run_sync, annotation_files.KIND: annotation_files.run_rewrite,
         publish.KIND: publish.run_publish, exports.KIND: exports.run_export, versions.DELETE_KIND: versions.run_delete,
-        restore.KIND: restore.run_set_current,
+        restore.KIND: restore.run_set_current, manifest_import.KIND: manifest_import.run_import,
     }
 
 
@@ -135,7 +135,7 @@ def run_job(job_id: int, make_session: sessionmaker[Session], config: Config) ->
             log.info("job %s: not claimable (already running elsewhere or finished)", job_id)
             return None
         job = session.get(Job, job_id)
-        progress, counts = INITIAL.get(job.kind, ({}, {}))  # every count shows, even when it stays 0
+        progress, counts = initial(job.kind)  # every count shows, even when it stays 0
         context = JobContext(job_id, job.dataset_id, progress=dict(progress), counts=dict(counts))
         body = bodies()[job.kind]
     with Heartbeat(make_session, context):

@@ -27,6 +27,7 @@ from storage.paths import sibling_xml_key
 
 from ..config import Config
 from ..models import AnnotationObject, Dataset, Sample, SampleLabel
+from . import jobs
 from .colors import to_rgb
 from .input_folder import InputFolder, input_folder
 from .object_fields import codec_object, file_depth, file_fields
@@ -87,7 +88,7 @@ def stale_count(session: Session, dataset_id: int) -> int:
 
 def run_rewrite(job, make_session: sessionmaker[Session], config: Config) -> None:
     """Rewrite the dataset's stale XML files (the body of an `annotation-files` job)."""
-    job.stage = "writing"
+    job.stage = jobs.ANNOTATION_FILES_STAGES[0].name
     with make_session() as session:
         job.advance("total", stale_count(session, job.dataset_id))
     after = 0

@@ -29,6 +29,7 @@ from storage.factory import StoreSettings
 
 from ..errors import Conflict, Invalid, NotFound
 from ..models import AnnotationObject, Dataset, Label, Sample, User, utcnow
+from . import revisions
 from .annotation_files import write_sibling_xml
 from .colors import to_rgb
 from .image_probe import DEFAULT_MAX_PIXELS, UndecodableImage, probe_image
@@ -104,9 +105,10 @@ def ensure_size(session: Session, folder: InputFolder, sample: Sample, max_pixel
 
 def save_annotation(
     session: Session, dataset: Dataset, sample: Sample, revision: int, objects: list[dict[str, Any]], user: User, settings: StoreSettings,
-    max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_pixels: int = DEFAULT_MAX_PIXELS, tool: str = "api", restored_from: int | None = None,
 ) -> SampleAnnotation:
-    """Replace the sample's objects if `revision` is current; write the sibling XML; flush."""
+    """Replace the sample's objects if `revision` is current; write the sibling XML; keep the
+    save in the sample's history (`revisions`); flush."""
     folder = input_folder(dataset, settings)
     width, height = ensure_size(session, folder, sample, max_pixels)
     labels = labels_by_name(session, dataset.id)
@@ -114,6 +116,8 @@ def save_annotation(
     wanted = _validate(objects, labels, existing, width, height)
     _claim_revision(session, sample, revision)
     now = utcnow()
+    before = revisions.compact(list(existing.values()))
+    replaced_by_id, replaced_at = sample.saved_by_id, sample.saved_at
     saved = _apply(session, sample, wanted, existing, user, now)
     index_sample(session, sample, saved)
     sample.saved_by, sample.saved_at = user, now
@@ -122,6 +126,8 @@ def save_annotation(
     except AnnotationError as exc:  # what the checks above let through: still the client's input
         raise Invalid(f"The objects cannot be written as an XML file: {exc.problem}.", {"objects": [exc.problem]}) from None
     sample.xml_stale, sample.xml_warning = False, None  # a person saw the objects and saved them
+    # Last: its INSERT flushes the sample's changes above as one UPDATE.
+    revisions.record_save(session, sample, before, saved, user, tool, revision, replaced_by_id, replaced_at, restored_from)
     session.flush()
     return get_annotation(session, sample, saved)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -50,10 +50,11 @@ def get_dataset(session: Session, dataset_id: int) -> Dataset:
     return dataset
 
 
-def list_datasets(session: Session, limit: int = 100, offset: int = 0) -> tuple[int, list[Dataset]]:
-    """Return the total and one page of datasets, newest first."""
-    total = session.scalar(select(func.count(Dataset.id))) or 0
-    page = session.scalars(select(Dataset).order_by(Dataset.id.desc()).limit(limit).offset(offset))
+def list_datasets(session: Session, limit: int = 100, offset: int = 0, visible: ColumnElement[bool] | None = None) -> tuple[int, list[Dataset]]:
+    """Return the total and one page of datasets (those `visible` keeps), newest first."""
+    where = [] if visible is None else [visible]
+    total = session.scalar(select(func.count(Dataset.id)).where(*where)) or 0
+    page = session.scalars(select(Dataset).where(*where).order_by(Dataset.id.desc()).limit(limit).offset(offset))
     return total, list(page)
 
 

@@ -34,7 +34,7 @@ from storage.uris import parse_uri
 from ..config import Config
 from ..errors import Conflict
 from ..models import DatasetVersion, Job, User, VersionExport
-from . import snapshots
+from . import jobs, snapshots
 from .version_files import (
     MANIFEST_SUFFIX,
     SamplePaths,
@@ -69,7 +69,7 @@ def run_export(job, make_session: sessionmaker[Session], config: Config) -> None
         if export is None:
             raise LookupError(f"job {job.job_id} has no export to write")
         version = export.version
-    job.stage = f"writing {export.format}"
+    job.stage = jobs.STAGES[KIND][0].name
     job.advance("total", version.sample_count)
     folder = version_folder(version, config.store_settings).sub(f"export/{export.format}")
     {"voc": VocWriter, "coco": CocoWriter, "manifest": ManifestCopier}[export.format](job, make_session, version, folder).run()

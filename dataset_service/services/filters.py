@@ -8,11 +8,11 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from ..errors import Invalid
-from ..models import DatasetStats, Label, Sample, SampleLabel, SampleLabeler
+from ..models import OPEN_WORK, REVIEW_STATES, DatasetStats, Label, Sample, SampleAssignment, SampleLabel, SampleLabeler
 from .users import find_user_id
 
 WITHIN = {"1d": timedelta(days=1), "1m": timedelta(days=30)}
@@ -32,6 +32,8 @@ class SampleFilter:
     path: str | None = None
     dir: str | None = None
     labeled_by: str | None = None
+    assigned_to: str | None = None  # a username, or "nobody"
+    review: str | None = None  # one of REVIEW_FILTERS
     order: str = "key"
 
     @classmethod
@@ -53,6 +55,7 @@ class Resolved:
     f: SampleFilter
     label_ids: list[int]
     user_id: int | None
+    assignee_id: int | None = None
 
 
 def resolve(session: Session, dataset_id: int, f: SampleFilter) -> Resolved:
@@ -70,7 +73,18 @@ def resolve(session: Session, dataset_id: int, f: SampleFilter) -> Resolved:
         user_id = find_user_id(session, f.labeled_by)
         if user_id is None:
             raise Invalid(f"labeled_by: no user is named '{f.labeled_by}'.", {"labeled_by": ["unknown user"]})
-    return Resolved(f, label_ids, user_id)
+    assignee_id = None
+    if f.assigned_to and f.assigned_to != NOBODY:
+        assignee_id = find_user_id(session, f.assigned_to)
+        if assignee_id is None:
+            raise Invalid(f"assigned_to: no user is named '{f.assigned_to}'.", {"assigned_to": ["unknown user"]})
+    return Resolved(f, label_ids, user_id, assignee_id)
+
+
+NOBODY = "nobody"  # assigned_to=nobody: the samples given to no one (the pool)
+# review=none: never submitted; review=open: still the labeler's work (never submitted, or rejected).
+REVIEW_CONDITIONS = {"none": Sample.review_state.is_(None), "open": text(OPEN_WORK)}
+REVIEW_FILTERS = ("none", "open", *REVIEW_STATES)
 
 
 def conditions(session: Session, dataset_id: int, f: SampleFilter, now: datetime | None = None) -> list[ColumnElement]:
@@ -93,13 +107,21 @@ def resolved_conditions(dataset_id: int, r: Resolved, now: datetime | None = Non
         where.extend(_prefix_range(f.dir))
     if r.user_id is not None:
         where.append(Sample.id.in_(select(SampleLabeler.sample_id).where(SampleLabeler.dataset_id == dataset_id, SampleLabeler.user_id == r.user_id)))
+    if f.assigned_to:
+        given = select(SampleAssignment.sample_id).where(SampleAssignment.dataset_id == dataset_id)
+        if f.assigned_to == NOBODY:
+            where.append(~exists().where(SampleAssignment.sample_id == Sample.id))
+        else:
+            where.append(Sample.id.in_(given.where(SampleAssignment.user_id == r.assignee_id)))
+    if f.review:
+        where.append(REVIEW_CONDITIONS[f.review] if f.review in REVIEW_CONDITIONS else Sample.review_state == f.review)
     return where
 
 
 def count(session: Session, dataset_id: int, r: Resolved, where: list[ColumnElement]) -> int:
     """Count the matching samples, from the narrowest source that answers exactly."""
     f = r.f
-    sample_side = f.created or f.created_from or f.created_to or f.path or f.dir
+    sample_side = f.created or f.created_from or f.created_to or f.path or f.dir or f.assigned_to or f.review
     if not (sample_side or r.label_ids or r.user_id is not None):
         stats = dataset_stats(session, dataset_id)
         if stats is not None:

@@ -12,12 +12,16 @@ class BadGateway(DomainError):
     status, code = 502, "inference_failed"
 
 
-def extreme_points(worker_url: str, uri: str, points: list[list[float]], timeout_s: float, token: str = "") -> dict[str, Any]:
-    """Return the worker's polygons for an image URI and four extreme points; send `token` as the bearer."""
+def outline(worker_url: str, uri: str, prompt: dict[str, Any], timeout_s: float, token: str = "") -> dict[str, Any]:
+    """Return the worker's polygons for an image URI and a prompt: four extreme `points` or a
+    `box`, with optional correction `clicks`; send `token` as the bearer."""
+    path, body = ("/v1/box", {"box": prompt["box"]}) if "box" in prompt else ("/v1/extreme-points", {"points": prompt["points"]})
+    if prompt.get("clicks"):
+        body["clicks"] = [[x, y, int(label)] for x, y, label in prompt["clicks"]]
     try:
         response = requests.post(
-            f"{worker_url.rstrip('/')}/v1/extreme-points",
-            json={"image": {"uri": uri}, "points": points},
+            f"{worker_url.rstrip('/')}{path}",
+            json={"image": {"uri": uri}, **body},
             headers=_auth_headers(token),
             timeout=(min(3.0, timeout_s), timeout_s),
         )
@@ -42,9 +46,15 @@ def _result(response: requests.Response) -> dict[str, Any]:
     if response.status_code == 200:
         return body
     if response.status_code == 400:
-        raise Invalid(f"points: {message}", {"points": [message]})
+        field = _field_of(body.get("error", ""))
+        raise Invalid(f"{field}: {message}", {field: [message]})
     if response.status_code == 401:
         raise BadGateway("The inference worker refused this service's token: WORKER_TOKEN differs between the two.")
     if response.status_code in (502, 503, 504):
         raise Unavailable(f"The inference worker is busy or cannot read the image: {message}")
     raise BadGateway(f"The inference worker failed: {message}")
+
+
+def _field_of(code: str) -> str:
+    """Return the request field a worker's 400 code is about (its codes name it: invalid_clicks, box_outside_image...)."""
+    return next((field for field in ("clicks", "box") if field.rstrip("s") in code), "points")

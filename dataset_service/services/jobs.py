@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import os
 import socket
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
+from typing import Any
 
 import psutil
 from sqlalchemy import func, or_, select, update
@@ -26,19 +28,104 @@ from ..errors import NotFound
 from ..models import Dataset, Job, User, utcnow
 
 ACTIVE = ("queued", "running")
-# What a sync job reports: its progress counters and its counts.
-SYNC_PROGRESS = ("listed", "processed", "sized")
-SYNC_COUNTS = ("added", "updated", "deleted", "unchanged", "annotations_imported", "xml_restored", "errors")
-# What a new job of a kind shows before its runner reports anything.
-INITIAL = {
-    "sync": (dict.fromkeys(SYNC_PROGRESS, 0), dict.fromkeys(SYNC_COUNTS, 0)),
-    "annotation-files": ({"total": 0, "processed": 0}, {"written": 0, "deleted": 0, "errors": 0}),
-    "publish": ({"total": 0, "written": 0}, {"samples": 0, "labeled": 0, "objects": 0, "files": 0, "errors": 0}),
-    "export": ({"total": 0, "written": 0}, {"files": 0, "skipped": 0, "errors": 0}),
-    "version-delete": ({}, {"versions": 0, "files": 0}),
-    # The XML rewrite's counters carry `xml_`; an autosave's publish adds its own with `autosave_`.
-    "set-current": ({"xml_total": 0, "xml_processed": 0}, {"samples": 0, "objects": 0, "xml_written": 0, "xml_deleted": 0, "errors": 0}),
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One step of a job as its progress shows it: the name the job's `stage` reads while the step
+    runs, the progress counter of its work done and the one of its work in all (None: not known
+    before the step ends, as a listing's length). A step with no counter is one unit of work."""
+
+    name: str
+    done: str | None = None
+    total: str | None = None
+
+    def within(self, prefix: str, label: str) -> Stage:
+        """The step run inside another job, whose counters carry `prefix` and whose name `label`."""
+        return Stage(f"{label}: {self.name}", *(prefix + c if c else None for c in (self.done, self.total)))
+
+    def measure(self, progress: dict[str, Any], finished: bool) -> tuple[int, int | None]:
+        """Return the work done and in all (None while unknown) from the job's counters."""
+        if self.done is None:
+            return int(finished), 1
+        done = int(progress.get(self.done, 0))
+        total = int(progress.get(self.total, 0)) if self.total else None
+        return done, (done if total is None and finished else total)
+
+
+# The steps of each kind of job, in the order they run. A sync's listing step lists the input
+# path and compares each page with the stored samples (so its end is known only when it ends);
+# its import step reads the sibling XML files the listing found to import.
+# A set-current's XML rewrite and autosave publish: their counters' prefix and their steps' label.
+XML_STEP, AUTOSAVE_STEP = ("xml_", "XML files"), ("autosave_", "autosave")
+ANNOTATION_FILES_STAGES = (Stage("writing", "processed", "total"),)
+PUBLISH_STAGES = (Stage("snapshot"), Stage("writing files", "written", "total"), Stage("writing the manifest"))
+STAGES: dict[str, tuple[Stage, ...]] = {
+    "sync": (Stage("listing", "listed"), Stage("importing", "xml_read", "xml_found"), Stage("reading image sizes", "size_read", "to_size")),
+    "annotation-files": ANNOTATION_FILES_STAGES,
+    "publish": PUBLISH_STAGES,
+    "export": (Stage("writing files", "written", "total"),),
+    "version-delete": (Stage("deleting files", "deleted"),),
+    # The XML rewrite and an autosave's publish run inside a set-current with their counters renamed.
+    "set-current": (Stage("restoring"), *(s.within(*XML_STEP) for s in ANNOTATION_FILES_STAGES),
+                    *(s.within(*AUTOSAVE_STEP) for s in PUBLISH_STAGES)),
+    # A manifest import: its lines (bytes of the manifest read), the sizes a sync would read, the XML files written.
+    "import": (Stage("importing", "read_bytes", "manifest_bytes"), Stage("reading image sizes", "size_read", "to_size"),
+               *(s.within(*XML_STEP) for s in ANNOTATION_FILES_STAGES)),
 }
+SYNC_STAGES = STAGES["sync"]
+SYNC_COUNTS = ("added", "updated", "deleted", "unchanged", "annotations_imported", "xml_restored", "errors")
+COUNTS = {
+    "sync": SYNC_COUNTS,
+    "annotation-files": ("written", "deleted", "errors"),
+    "publish": ("samples", "labeled", "objects", "files", "errors"),
+    "export": ("files", "skipped", "errors"),
+    "version-delete": ("versions", "files"),
+    # The XML rewrite's counts carry `xml_`; an autosave's publish adds its own with `autosave_`.
+    "set-current": ("samples", "objects", "xml_written", "xml_deleted", "errors"),
+    "import": ("lines", "added", "updated", "unchanged", "annotations_imported", "xml_written", "errors"),
+}
+
+
+def counters(kind: str) -> dict[str, int]:
+    """Return the progress counters a job of this kind reports, at 0."""
+    return {c: 0 for stage in STAGES.get(kind, ()) for c in (stage.done, stage.total) if c}
+
+
+def initial(kind: str) -> tuple[dict[str, int], dict[str, int]]:
+    """Return what a new job of a kind shows before its runner reports anything: progress and counts at 0."""
+    return counters(kind), dict.fromkeys(COUNTS.get(kind, ()), 0)
+
+
+def progress_of(job: Job) -> dict[str, Any]:
+    """Return the job's progress as the API shows it: every step with its state, work done and in
+    all, and the step running now with its figures (none while queued or once ended)."""
+    stages = STAGES.get(job.kind, ())
+    names = [s.name for s in stages]
+    current = names.index(job.stage) if job.stage in names else None
+    out = []
+    for i, stage in enumerate(stages):
+        state = stage_state(job.status, i, current)
+        done, total = stage.measure(job.progress or {}, state == "done")
+        out.append({"name": stage.name, "state": state, "done": done, "total": total})
+    now = out[current] if current is not None and job.status in ACTIVE else None
+    return {"stage": now and now["name"], "done": now and now["done"], "total": now and now["total"], "stages": out}
+
+
+STAGE_STATES = ("waiting", "running", "done", "failed")
+
+
+def stage_state(status: str, index: int, current: int | None) -> str:
+    """Say whether the step at `index` is waiting, running, done or failed, given the one the job is at."""
+    if status == "completed":
+        return "done"
+    if current is None or index > current:
+        return "waiting"
+    if index < current:
+        return "done"
+    return "failed" if status == "failed" else "running"
+
+
 # A queued job waits for a free worker; only a queue that never delivers it makes it stale.
 QUEUED_TIMEOUT_S = 3600.0
 # Process start times are read in ticks (1/100 s) and written rounded; within this they are the same process.
@@ -70,7 +157,7 @@ def start_job(session: Session, dataset: Dataset, kind: str, user: User | None, 
     current = active_job(session, dataset.id, kind)
     if current is not None and not fail_if_stale(session, current, stale_after_s):
         return current, False
-    progress, counts = INITIAL.get(kind, ({}, {}))
+    progress, counts = initial(kind)
     job = Job(kind=kind, dataset_id=dataset.id, status="queued", created_by_id=user.id if user else None,
               progress=dict(progress), counts=dict(counts), errors=[])
     begin_sqlite(session)

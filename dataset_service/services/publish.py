@@ -27,7 +27,7 @@ from storage.masks import labelmap_text, png_bytes
 
 from ..config import Config
 from ..models import DatasetVersion, utcnow
-from . import snapshots
+from . import jobs, snapshots
 from .version_files import (
     MANIFEST_SUFFIX,
     SamplePaths,
@@ -42,7 +42,7 @@ from .version_files import (
 from .versions import make_current, mark_failed
 
 KIND = "publish"
-STAGES = ("snapshot", "writing files", "writing the manifest")
+STAGES = tuple(stage.name for stage in jobs.PUBLISH_STAGES)
 XML_DIR, MASK_DIR = "annotations", "segmentationClassRaw"
 
 log = logging.getLogger(__name__)

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ..config import Config
 from ..errors import Conflict
 from ..models import AnnotationObject, Dataset, DatasetVersion, Job, Label, Sample, User, VersionObject, VersionSample, utcnow
-from . import annotation_files, publish, snapshots
+from . import annotation_files, jobs, publish, snapshots
 from .sample_objects import refresh_indexes
 from .version_diff import holds_unversioned_changes
 from .version_files import MANIFEST_SUFFIX
@@ -67,15 +67,14 @@ def run_set_current(job, make_session: sessionmaker[Session], config: Config) ->
         target_id = session.scalar(select(DatasetVersion.id).where(DatasetVersion.current_job_id == job.job_id))
     if target_id is None:
         raise LookupError(f"job {job.job_id} has no version to set as current")
-    job.stage = "restoring"
+    job.stage = jobs.STAGES[KIND][0].name
     with make_session.begin() as session:
         outcome = restore(session, job.dataset_id, target_id, job.job_id)
     job.count("samples", outcome.samples)
     job.count("objects", outcome.objects)
-    job.stage = "writing XML files"
-    annotation_files.run_rewrite(Renamed(job, "xml_"), make_session, config)
+    annotation_files.run_rewrite(Renamed(job, *jobs.XML_STEP), make_session, config)
     if outcome.autosave_id is not None:
-        write_autosave(Renamed(job, "autosave_"), make_session, config, outcome.autosave_id)
+        write_autosave(Renamed(job, *jobs.AUTOSAVE_STEP), make_session, config, outcome.autosave_id)
 
 
 @dataclass(frozen=True)
@@ -223,8 +222,8 @@ class Renamed:
     """A job context whose progress counters and counts (but errors) carry a prefix: the steps of one
     job (the XML rewrite, the autosave's publish) would otherwise add to each other's `total`."""
 
-    def __init__(self, job, prefix: str):
-        self._job, self._prefix = job, prefix
+    def __init__(self, job, prefix: str, label: str):
+        self._job, self._prefix, self._label = job, prefix, label
 
     def advance(self, name: str, n: int = 1) -> None:
         self._job.advance(self._prefix + name, n)
@@ -238,6 +237,8 @@ class Renamed:
     def __setattr__(self, name: str, value) -> None:
         if name.startswith("_"):
             object.__setattr__(self, name, value)
+        elif name == "stage":  # the step's stages read as the job's (`jobs.Stage.within`)
+            self._job.stage = None if value is None else f"{self._label}: {value}"
         else:
             setattr(self._job, name, value)
 

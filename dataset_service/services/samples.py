@@ -12,7 +12,7 @@ from storage.paths import sibling_xml_key
 from storage.uris import ObjectURI
 
 from ..errors import Invalid, NotFound
-from ..models import Dataset, Label, Sample, SampleLabel, SampleLabeler, User
+from ..models import Dataset, Label, Sample, SampleAssignment, SampleLabel, SampleLabeler, User
 from . import filters
 from .filters import SampleFilter
 from .input_folder import input_folder, input_root
@@ -26,6 +26,8 @@ class SampleView:
     uri: str
     labels: list[str] = field(default_factory=list)
     labeled_by: list[str] = field(default_factory=list)
+    assigned_to: str | None = None
+    reviewed_by: str | None = None
 
     def __getattr__(self, name: str):
         return getattr(self.sample, name)
@@ -84,7 +86,15 @@ def describe(session: Session, dataset: Dataset, samples: list[Sample]) -> list[
             select(SampleLabeler.sample_id, User.username).join(User).where(SampleLabeler.sample_id.in_(ids)).order_by(User.username)
         ):
             labelers[sample_id].append(name)
-    return [SampleView(s, str(sample_uri(dataset, s)), labels[s.id], labelers[s.id]) for s in samples]
+    assignees = dict(session.execute(
+        select(SampleAssignment.sample_id, User.username).join(User, User.id == SampleAssignment.user_id).where(SampleAssignment.sample_id.in_(ids))
+    ).all()) if ids else {}
+    reviewers = {s.reviewed_by_id for s in samples} - {None}
+    names = dict(session.execute(select(User.id, User.username).where(User.id.in_(reviewers))).all()) if reviewers else {}
+    return [
+        SampleView(s, str(sample_uri(dataset, s)), labels[s.id], labelers[s.id], assignees.get(s.id), names.get(s.reviewed_by_id))
+        for s in samples
+    ]
 
 
 def get_sample(session: Session, sample_id: int) -> Sample:

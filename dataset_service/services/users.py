@@ -36,9 +36,9 @@ def check_username(username: str) -> None:
         raise Invalid(f"The username {problem}.", {"username": [problem]})
 
 
-def check_password(password: str) -> None:
-    """Raise Invalid naming `password` when the password breaks the policy."""
-    if (problem := password_problem(password)) is not None:
+def check_password(password: str, username: str) -> None:
+    """Raise Invalid naming `password` when the password breaks the policy for this user."""
+    if (problem := password_problem(password, username)) is not None:
         raise Invalid(f"The password cannot be used: {problem}.", {"password": [problem]})
 
 
@@ -47,7 +47,7 @@ def create_user(session: Session, username: str, password: str, role: str = "lab
     if role not in ROLES:
         raise Invalid(f"Role must be one of {', '.join(ROLES)}.", {"role": ["unknown role"]})
     check_username(username)
-    check_password(password)
+    check_password(password, username)
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise Conflict(f"User '{username}' already exists.", {"username": ["already exists"]})
     user = User(username=username, password_hash=hash_password(password), role=role)
@@ -58,7 +58,7 @@ def create_user(session: Session, username: str, password: str, role: str = "lab
 
 def set_password(session: Session, user: User, password: str) -> None:
     """Change a user's password; when it really changes, their tokens and sessions end."""
-    check_password(password)
+    check_password(password, user.username)
     # Setting the same password again (`make run` does at each start) leaves the user logged in.
     if verify_password(user.password_hash, password):
         return

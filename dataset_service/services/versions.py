@@ -187,7 +187,7 @@ def mark_deleting(session: Session, version: DatasetVersion) -> None:
 
 def run_delete(job, make_session: sessionmaker[Session], config: Config) -> None:
     """Delete the files and rows of the dataset's versions marked `deleting` (the body of a `version-delete` job)."""
-    job.stage = "deleting files"
+    job.stage = jobs.STAGES[DELETE_KIND][0].name
     while (version := _next_to_delete(make_session, job.dataset_id)) is not None:
         _delete_files(job, version, config)
         with make_session.begin() as session:
@@ -211,5 +211,6 @@ def _delete_files(job, version: DatasetVersion, config: Config) -> None:
                 job.check()
                 list(pool.map(lambda info: folder.store.delete(folder.bucket, info.key), page))
                 job.count("files", len(page))
+                job.advance("deleted", len(page))
     except ObjectNotFound:  # the bucket is gone, and the files with it
         log.info("version %s: its bucket is gone; nothing to delete", version.id)

@@ -5,7 +5,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Flask, redirect, render_template, request, url_for
 
-from . import accounts, api_docs, csrf, datasets, images, labeling, wording
+from . import accounts, api_docs, csrf, dataset_tabs, datasets, images, labeling, wording
 from .query import page_numbers
 
 # Templates and static files shared by every page blueprint (the app's own /static stays unused).
@@ -24,9 +24,10 @@ def init_app(app: Flask) -> None:
     csrf.init_app(app)
     app.jinja_env.globals.update(
         error_lines=wording.error_lines, human=wording.human, field_names=wording.FIELD_NAMES, page_numbers=page_numbers,
+        dataset_sections=dataset_tabs.SECTIONS,
     )
     app.register_blueprint(assets)
-    for module in (accounts, datasets, labeling, images, api_docs):
+    for module in (accounts, datasets, dataset_tabs, labeling, images, api_docs):
         app.register_blueprint(module.blp)
     app.after_request(_page_headers)
 

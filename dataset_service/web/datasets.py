@@ -4,16 +4,17 @@ from __future__ import annotations
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from marshmallow import ValidationError
 
+from ..access import Action, actions_of, admin_required, page_role, requires, visible_datasets
 from ..auth import current_user, login_required
 from ..db_session import commit, db
-from ..errors import DomainError, Forbidden, form_errors
+from ..errors import DomainError, form_errors
 from ..schemas import DatasetCreate
-from ..services import datasets, samples
+from ..services import datasets, members, samples
 from ..services.colors import distinct_color
 from ..services.input_folder import input_root
 from .forms import DatasetForm
 from .page_data import labels_with_counts
-from .query import PAGE_SIZES, read_state
+from .query import PAGE_SIZES, api_filter, read_state
 
 blp = Blueprint("datasets", __name__)
 
@@ -24,19 +25,19 @@ PALETTE = [distinct_color(i) for i in range(24)]  # the colours new label rows s
 @blp.get("/")
 @login_required
 def index():
-    """List the datasets, newest first, a page at a time, with their counts."""
+    """List the datasets the viewer belongs to (admins: all), newest first, a page at a time, with their counts."""
     page = max(request.args.get("page", 1, type=int) or 1, 1)
-    total, items = datasets.list_datasets(db(), limit=DATASETS_PER_PAGE, offset=(page - 1) * DATASETS_PER_PAGE)
+    offset = (page - 1) * DATASETS_PER_PAGE
+    total, items = datasets.list_datasets(db(), DATASETS_PER_PAGE, offset, visible_datasets(current_user()))
     counts = {d.id: datasets.dataset_counts(db(), d) for d in items}
     pages = max((total + DATASETS_PER_PAGE - 1) // DATASETS_PER_PAGE, 1)
     return render_template("datasets/index.html", total=total, items=items, counts=counts, page=page, pages=pages)
 
 
 @blp.route("/datasets/new", methods=["GET", "POST"])
-@login_required
+@admin_required
 def new():
-    """Show the create form; create the dataset through the API's schema and service."""
-    _admin_only()
+    """Show the create form; create the dataset through the API's schema and service (admins)."""
     form = DatasetForm()
     labels = _label_rows()
     errors: dict = {}
@@ -52,11 +53,6 @@ def new():
     return render_template(
         "datasets/new.html", form=form, labels=labels or [{"name": "", "color": ""}], errors=errors, palette=PALETTE,
     ), status
-
-
-def _admin_only() -> None:
-    if current_user().role != "admin":
-        raise Forbidden("Only an admin may create datasets.")
 
 
 def _label_rows() -> list[dict]:
@@ -79,9 +75,9 @@ def _form_data(form: DatasetForm, labels: list[dict]) -> dict:
 
 
 @blp.get("/datasets/<int:dataset_id>")
-@login_required
+@requires(Action.VIEW)
 def show(dataset_id: int):
-    """Show one dataset: counts, sync, tabs, the filter bar and a page of thumbnails."""
+    """Show one dataset: counts, sync, tabs, the filter bar, the work queues and a page of thumbnails."""
     dataset = datasets.get_dataset(db(), dataset_id)
     counts = datasets.dataset_counts(db(), dataset)
     state = read_state(request.args, input_root(dataset))
@@ -95,5 +91,7 @@ def show(dataset_id: int):
     return render_template(
         "datasets/show.html", dataset=dataset, counts=counts, state=state, page=page, page_sizes=PAGE_SIZES,
         label_colors={label.name: label.color for label in dataset.labels}, labels_data=labels_with_counts(dataset, counts),
-        max_image_bytes=current_app.config["SERVICE"].max_image_bytes,
+        max_image_bytes=current_app.config["SERVICE"].max_image_bytes, can=actions_of(page_role()),
+        members=sorted(m.user.username for m in members.list_members(db(), dataset_id)),
+        api_filter=None if state.errors else api_filter(state.filter),
     )

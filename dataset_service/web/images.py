@@ -5,7 +5,7 @@ import mimetypes
 
 from flask import Blueprint, Response, current_app, request, send_file
 
-from ..auth import login_required
+from ..access import Action, requires
 from ..db_session import db
 from ..services import datasets, samples, thumbnails
 from ..services.input_folder import input_folder
@@ -27,7 +27,7 @@ def _located(sample_id: int):
 
 
 @blp.get("/samples/<int:sample_id>/thumbnail")
-@login_required
+@requires(Action.VIEW)
 def thumbnail(sample_id: int):
     """Serve the sample's thumbnail, made on first request and cached on disk."""
     sample, folder = _located(sample_id)
@@ -47,7 +47,7 @@ def thumbnail(sample_id: int):
 
 
 @blp.get("/samples/<int:sample_id>/image")
-@login_required
+@requires(Action.VIEW)
 def image(sample_id: int):
     """Send the sample's image to the labeling page, in the stored pixel frame."""
     sample, folder = _located(sample_id)

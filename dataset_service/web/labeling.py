@@ -4,9 +4,11 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request, url_for
 from marshmallow import ValidationError
 
-from ..auth import login_required
+from ..access import Action, actions_of, check_sample, may, page_role, requires
+from ..auth import current_user
 from ..db_session import db
-from ..errors import DomainError, NotFound
+from ..errors import DomainError, Forbidden, NotFound
+from ..schemas import SampleOut
 from ..services import datasets, samples
 from ..services.filters import SampleFilter, encode_cursor
 from ..services.input_folder import input_root
@@ -16,10 +18,12 @@ from .query import read_filter, read_state
 blp = Blueprint("labeling", __name__)
 
 STRIP_SIDE = 30  # images of the list shown on each side of the current one in the filmstrip
+# What the review bar shows: the state, the reviewer's verdict, who the image is given to.
+REVIEW_FIELDS = ("id", "state", "review", "review_reason", "review_rating", "reviewed_by", "assigned_to")
 
 
 @blp.get("/datasets/<int:dataset_id>/samples/<int:sample_id>")
-@login_required
+@requires(Action.VIEW)
 def label(dataset_id: int, sample_id: int):
     """Show the labeling page of a sample with the dataset page's list around it: the filmstrip,
     previous and next follow that list."""
@@ -33,10 +37,14 @@ def label(dataset_id: int, sample_id: int):
         "label.html",
         dataset=dataset,
         sample=sample,
+        can=actions_of(page_role()),
         page_data={
             "datasetId": dataset.id,
             "sampleId": sample.id,
             "key": sample.key,
+            "me": current_user().username,
+            "review": SampleOut(only=REVIEW_FIELDS).dump(samples.describe(db(), dataset, [sample])[0]),
+            "locked": _locked(sample),
             "imageUrl": url_for("images.image", sample_id=sample.id, v=sample.etag),
             "labels": labels_with_counts(dataset, datasets.dataset_counts(db(), dataset)),
             "filterQuery": query,
@@ -47,6 +55,18 @@ def label(dataset_id: int, sample_id: int):
             "backUrl": url_for("datasets.show", dataset_id=dataset.id) + (f"?{query}" if query else ""),
         },
     )
+
+
+def _locked(sample) -> str | None:
+    """Say why the caller may not change this image's objects now (the API's own rule), or None."""
+    role = page_role()
+    if not may(role, Action.LABEL):
+        return "Your role in this dataset may not label."
+    try:
+        check_sample(current_user(), role, sample)
+    except Forbidden as exc:
+        return exc.message
+    return None
 
 
 def _strip(dataset, sample, args) -> tuple[list, list, int]:

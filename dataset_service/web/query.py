@@ -12,7 +12,7 @@ from werkzeug.datastructures import MultiDict
 from storage.uris import ObjectURI
 
 from ..errors import form_errors
-from ..schemas import SampleQuery
+from ..schemas import SampleFilterIn, SampleQuery
 from ..services.filters import QUERY_ARGS, SampleFilter
 
 PAGE_SIZES = (20, 50, 100)
@@ -20,7 +20,7 @@ PAGE_SIZES = (20, 50, 100)
 # is typed in `path`; the page has no sort order). `page` and `limit` are paging, not filtering.
 FILTER_PARAMS = tuple(arg for arg in QUERY_ARGS.values() if arg not in ("dir", "order"))
 # Parameters the filter bar passes to the API's schema as they are.
-PLAIN_PARAMS = ("state", "label_op", "labeled_by")
+PLAIN_PARAMS = ("state", "label_op", "labeled_by", "assigned_to", "review")
 URI = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 
 
@@ -96,6 +96,13 @@ def read_filter(args: MultiDict, root: ObjectURI | None = None) -> SampleFilter:
             data["created_to"] = _day_end(args["created_to"])
     data.update(_path_filter((args.get("path") or "").strip(), root))
     return SampleFilter.from_args(SampleQuery().load(data))
+
+
+def api_filter(f: SampleFilter) -> dict[str, Any]:
+    """Return a filter as the API's JSON filter (`SampleFilterIn`): the Team tab assigns the
+    Images tab's filter with it."""
+    values = {arg: getattr(f, name) for name, arg in QUERY_ARGS.items() if name != "order"}
+    return SampleFilterIn().dump({arg: value for arg, value in values.items() if value not in (None, [])})
 
 
 def _path_filter(path: str, root: ObjectURI | None) -> dict[str, str]:

@@ -186,9 +186,16 @@ def image_bytes(width: int = 64, height: int = 48, fmt: str = "PNG", color=(200,
     return buffer.getvalue()
 
 
+def add_member(app, dataset_id: int, username: str, role: str = "labeler") -> None:
+    """Make the user a member of the dataset with a role (the user is made first if missing)."""
+    make_user(app, username)
+    response = as_user(app, "admin").post(f"/api/v1/datasets/{dataset_id}/members", json={"username": username, "role": role})
+    assert response.status_code == 201, response.get_json()
+
+
 @pytest.fixture
-def dataset(admin, bucket, s3_server):
-    """A dataset over a bucket with three images in two folders."""
+def dataset(app, admin, bucket, s3_server):
+    """A dataset over a bucket with three images in two folders; "lena" labels in it."""
     store = s3_server.store
     for key, size in (("cats/a/one.png", (64, 48)), ("cats/a/two.jpg", (80, 60)), ("cats/b/three.png", (32, 32))):
         store.put(bucket, key, image_bytes(*size, fmt="JPEG" if key.endswith("jpg") else "PNG"))
@@ -197,4 +204,5 @@ def dataset(admin, bucket, s3_server):
         "labels": [{"name": "cat", "color": "#ff0000"}, {"name": "dog"}],
     })
     assert response.status_code == 201, response.get_json()
+    add_member(app, response.get_json()["id"], "lena")
     return response.get_json()

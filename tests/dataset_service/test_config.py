@@ -32,6 +32,7 @@ SETTINGS = [
     ("login_failures_per_user", "LOGIN_FAILURES_PER_USER", "3", 3),
     ("login_failures_per_address", "LOGIN_FAILURES_PER_ADDRESS", "50", 50),
     ("login_window_s", "LOGIN_WINDOW_S", "300", 300),
+    ("login_lock_max_s", "LOGIN_LOCK_MAX_S", "7200", 7200),
     ("s3_endpoint_url", "S3_ENDPOINT_URL", "https://s3.internal:9000", "https://s3.internal:9000"),
     ("s3_region", "S3_REGION", "eu-west-3", "eu-west-3"),
     ("s3_access_key", "S3_ACCESS_KEY", "key", "key"),

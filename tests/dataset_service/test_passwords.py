@@ -20,3 +20,11 @@ def test_the_common_list_is_small_lowercase_and_long_enough_to_matter():
     assert 100 <= len(COMMON_PASSWORDS) <= 250
     assert all(word == word.lower() for word in COMMON_PASSWORDS)
     assert sum(len(word) >= PASSWORD_MIN for word in COMMON_PASSWORDS) >= 100
+
+
+@pytest.mark.parametrize("password, username, refused", [
+    ("carl-the-great", "carl", True), ("CARL-carl-1234", "Carl", True), ("banner-house-9", "ann", False),
+    ("violet-kettle-42", "carl", False), ("violet-kettle-42", "", False),
+])
+def test_a_password_may_not_hold_its_username(password, username, refused):
+    assert (password_problem(password, username) == "must not contain the username") is refused

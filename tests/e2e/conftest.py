@@ -197,6 +197,9 @@ def log_in(browser, stack: Stack, username: str = "admin", password: str | None 
     """Open a fresh browser context (its own cookies) and log in through the login form."""
     context = browser.new_context(viewport={"width": 1280, "height": 800}, base_url=stack.url)
     context.set_default_timeout(20_000)
+    # The labeling page autosaves after a pause (on by default): a test saves when it means to,
+    # unless it turns autosave on itself (the autosave test does).
+    context.add_init_script("if (localStorage.getItem('labeling.autosave') === null) localStorage.setItem('labeling.autosave', 'off');")
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))

@@ -246,11 +246,11 @@ def test_editing_tools_and_shortcut_titles(admin_page, dataset, screenshots):
     page.mouse.move(*canvas_point(page, 350, 40), steps=4)
     page.mouse.up()
     page.dblclick("#canvas", position=relative(page, CAT_HEAD[0]))  # a vertex: deleted
-    expect(page.locator("#objects li .muted")).to_have_text("3 pts")
+    expect(page.locator("#objects li .muted")).to_have_text("polygon · 3 pts")
     page.click("[data-action=undo]")
-    expect(page.locator("#objects li .muted")).to_have_text("4 pts")
+    expect(page.locator("#objects li .muted")).to_have_text("polygon · 4 pts")
     page.dblclick("#canvas", position=relative(page, (30, 165)))  # an edge: a vertex added
-    expect(page.locator("#objects li .muted")).to_have_text("5 pts")
+    expect(page.locator("#objects li .muted")).to_have_text("polygon · 5 pts")
     page.keyboard.press("Control+z")
     page.mouse.move(*canvas_point(page, 200, 150))  # the whole shape
     page.mouse.down()
@@ -306,6 +306,9 @@ def test_a_second_browser_saving_the_same_image_meets_the_conflict(browser, stac
     password = secrets.token_urlsafe(10)
     response = stack.api("POST", "/users", token, json={"username": "lena", "password": password, "role": "labeler"})
     assert response.status_code in (201, 409), response.text
+    dataset_id = dataset["url"].rstrip("/").rsplit("/", 1)[1]
+    joined = stack.api("POST", f"/datasets/{dataset_id}/members", token, json={"username": "lena", "role": "labeler"})
+    assert joined.status_code == 201, joined.text
     other = log_in(browser, stack, "lena", password)
     try:
         for page in (admin_page, other):

@@ -15,6 +15,8 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
+from dataset_service.models import Job
+from dataset_service.schemas import JobOut
 from storage.annotations import AnnotatedObject, Annotation, read_annotation, write_annotation
 from storage.errors import ObjectNotFound
 
@@ -123,7 +125,7 @@ def test_a_drawing_tool_places_points_on_and_beside_other_objects(admin_page, da
         if i < 4:
             expect(hint).to_contain_text(f"({i} of 4)")
     page.wait_for_selector("#label-chooser:not([hidden])")
-    assert point_counts(page) == ["4 pts"] and page.get_attribute("#save-status", "data-state") == "clean"
+    assert point_counts(page) == ["polygon · 4 pts"] and page.get_attribute("#save-status", "data-state") == "clean"
     page.keyboard.press("Escape")
 
     page.keyboard.press("p")  # the polygon's first click on the selected object's vertex starts a polygon
@@ -171,7 +173,7 @@ def test_space_pans_after_a_toolbar_button_was_clicked(admin_page, day):
     assert moved["offset-x"] == pytest.approx(zoomed["offset-x"] + 60, abs=2)
     assert moved["offset-y"] == pytest.approx(zoomed["offset-y"] + 40, abs=2)
     assert page.get_attribute("#save-status", "data-state") == "clean"  # the object did not move
-    assert point_counts(page) == ["4 pts"]
+    assert point_counts(page) == ["polygon · 4 pts"]
     page.mouse.move(5, 5)
     page.mouse.move(*canvas_point(page, 300, 150))
     expect(page.locator("#canvas")).to_be_focused()  # the canvas takes the focus when the pointer comes over it
@@ -390,38 +392,42 @@ def test_filter_errors_use_the_page_words_and_a_pasted_s3_folder_is_understood(a
     expect(page.locator("[data-testid=filter-error]")).to_contain_text("File name or path: s3://another-bucket/day/b/ is not in this dataset's bucket")
 
 
-def test_the_sync_progress_bar_runs_without_a_value_until_a_total_is_known(admin_page, day):
+def test_the_sync_progress_bar_is_true_in_every_step(admin_page, day, screenshots):
+    """The page follows the job's typed progress (dumped here by the API's own schema): no value
+    while the listing's end is unknown, the running step's fraction after, full only when done."""
     page = admin_page
+
+    def dumped(status: str, stage: str | None, **progress: int) -> dict:
+        job = Job(id=99999999, kind="sync", dataset_id=day["id"], status=status, stage=stage, progress=progress,
+                  counts={"added": 4000} if status == "completed" else {}, errors=[])
+        return JobOut().dump(job)
+
     states = iter([
-        {"status": "running", "stage": "listing", "progress": {"listed": 1000, "processed": 1000, "sized": 0}},
-        {"status": "running", "stage": "reading image sizes", "progress": {"listed": 4000, "processed": 4000, "sized": 800}},
-        {"status": "running", "stage": "writing", "progress": {"total": 200, "processed": 50}},
-        {"status": "completed", "stage": None, "progress": {"listed": 4000, "processed": 4000, "sized": 4000},
-         "counts": {"added": 4000}, "duration_s": 3.0},
+        dumped("running", "listing", listed=1000),
+        dumped("running", "importing", listed=4000, xml_found=200, xml_read=50),
+        dumped("running", "reading image sizes", listed=4000, xml_found=200, xml_read=200, to_size=3800, size_read=950),
+        dumped("completed", None, listed=4000, xml_found=200, xml_read=200, to_size=3800, size_read=3800),
     ])
-    job = {"id": 99999999, "kind": "sync", "dataset_id": day["id"], "counts": {}, "errors": []}
-    seen: list[dict] = []
-
-    def next_state(route):
-        seen.append({**job, **next(states)})
-        route.fulfill(json=seen[-1])
-
-    page.route("**/api/v1/datasets/*/sync", lambda route: route.fulfill(status=202, json={**job, "status": "queued", "progress": {}}))
-    page.route("**/api/v1/jobs/99999999", next_state)
+    page.route("**/api/v1/datasets/*/sync", lambda route: route.fulfill(status=202, json=dumped("queued", None)))
+    page.route("**/api/v1/jobs/99999999", lambda route: route.fulfill(json=next(states)))
     page.goto(day["url"])
     page.click("#sync-button")
-    status, bar = page.locator("#sync-status"), page.locator("#sync-progress")
-    expect(page.locator("#sync-text")).to_contain_text("listing")
-    assert bar.get_attribute("value") is None  # no end known: no fraction shown
+    status, bar, stage = page.locator("#sync-status"), page.locator("#sync-progress"), page.locator("#sync-stage")
     expect(page.locator("#sync-text")).to_have_text("Synchronizing: listing…")
-    expect(page.locator("#sync-stage")).to_contain_text("listed 1,000")
-    expect(status).to_have_attribute("data-stage", "reading image sizes")
-    assert bar.get_attribute("value") is None
-    expect(status).to_have_attribute("data-stage", "writing")
+    expect(stage).to_have_text("step 1 of 3 · 1,000 so far")
+    assert bar.get_attribute("value") is None  # no end known: no fraction shown
+    expect(status).to_have_attribute("data-stage", "importing")
+    expect(stage).to_have_text("step 2 of 3 · 50 of 200")
     assert float(bar.get_attribute("value")) == pytest.approx(0.25)
-    expect(page.locator("#sync-stage")).to_contain_text("processed 50 of 200")
+    status.screenshot(path=str(screenshots / "sync-progress.png"))
+    expect(status).to_have_attribute("data-stage", "reading image sizes")
+    expect(stage).to_have_text("step 3 of 3 · 950 of 3,800")
+    assert float(bar.get_attribute("value")) == pytest.approx(0.25)
     expect(status).to_have_attribute("data-status", "completed")
     assert float(bar.get_attribute("value")) == 1
+
+
+NEW_OBJECT_FIELDS = {"id", "label", "shape", "points", "source", "pose", "truncated", "occluded", "difficult", "confidence", "properties"}
 
 
 def test_an_unsaved_object_goes_back_as_it_came(admin_page, day):
@@ -444,7 +450,7 @@ def test_an_unsaved_object_goes_back_as_it_came(admin_page, day):
     with page.expect_request(lambda r: r.method == "PUT") as first:
         page.keyboard.press("Control+s")
     sent = first.value.post_data_json["objects"]
-    assert set(sent[0]) == {"id", "label", "points", "source"}  # a new object, as today
+    assert set(sent[0]) == NEW_OBJECT_FIELDS
     expect(page.locator("#save-status")).to_have_attribute("data-state", "clean")
     page.reload()
     page.wait_for_selector("#canvas[data-ready=true]")
@@ -456,7 +462,7 @@ def test_an_unsaved_object_goes_back_as_it_came(admin_page, day):
         page.keyboard.press("Control+s")
     kept, new = second.value.post_data_json["objects"]
     assert kept["future_field"] == {"kept": True} and kept["created_by"] == "admin"  # every field it came with
-    assert set(new) == {"id", "label", "points", "source"}
+    assert set(new) == NEW_OBJECT_FIELDS
 
 
 def test_an_upload_that_cannot_be_decoded_is_reported_as_such(admin_page, day):
@@ -469,3 +475,119 @@ def test_an_upload_that_cannot_be_decoded_is_reported_as_such(admin_page, day):
     item = page.locator("#upload-results li")
     expect(item).to_have_text(re.compile(r"^broken\.jpg: stored as day/broken\.jpg, but the image cannot be decoded \(.+\): the file may be truncated"))
     expect(item).to_have_class("error")
+
+
+# What a page's text must reach against its background (WCAG AA for normal text), and a script that
+# measures each visible text element of the kinds the pages use with their computed colours.
+CONTRAST_MIN = 4.5
+CONTRAST_JS = """(selectors) => {
+  // "rgb(r, g, b)", "rgba(r, g, b, a)", or "color(srgb r g b / a)" (what color-mix() computes to, 0..1)
+  const rgba = (s) => {
+    const n = (s.match(/[\\d.]+/g) || []).map(Number);
+    const rgb = s.startsWith("color(") ? n.slice(0, 3).map((c) => c * 255) : n.slice(0, 3);
+    return rgb.concat([n.length > 3 ? n[3] : 1]);
+  };
+  const lum = ([r, g, b]) => [r, g, b].map((c) => { c /= 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; })
+    .reduce((sum, c, i) => sum + c * [0.2126, 0.7152, 0.0722][i], 0);
+  const over = (top, under) => top.slice(0, 3).map((c, i) => c * top[3] + under[i] * (1 - top[3])).concat([1]);
+  function background(el) {
+    const layers = [];
+    for (let e = el; e; e = e.parentElement) {
+      const c = rgba(getComputedStyle(e).backgroundColor);
+      if (c[3] > 0) layers.push(c);
+      if (c[3] >= 1) break;
+    }
+    return layers.reverse().reduce((under, top) => over(top, under), [255, 255, 255, 1]);
+  }
+  const out = [];
+  for (const el of document.querySelectorAll(selectors)) {
+    const text = [...el.childNodes].filter((n) => n.nodeType === 3).map((n) => n.textContent).join("").trim();
+    if (!text || !el.getClientRects().length || getComputedStyle(el).visibility === "hidden") continue;
+    const bg = background(el);
+    const fg = over(rgba(getComputedStyle(el).color), bg);
+    const [a, b] = [lum(fg), lum(bg)].sort((x, y) => y - x);
+    out.push({ text: text.slice(0, 40), ratio: (a + 0.05) / (b + 0.05), cls: el.className });
+  }
+  return out;
+}"""
+TEXT_KINDS = ".muted, .hint, a, button.link, th, .small, .status, .tabs a, .object-name, label"
+ACCESSIBLE_NAMES_JS = """() => [...document.querySelectorAll("button")].filter((b) => b.getClientRects().length).map((b) => {
+  const own = [...b.childNodes].filter((n) => !(n.nodeType === 1 && n.getAttribute("aria-hidden") === "true"))
+    .map((n) => n.textContent).join("").trim();
+  return { html: b.outerHTML.slice(0, 80), name: b.getAttribute("aria-label") || own || b.title || "" };
+})"""
+
+
+def low_contrast(page) -> list[dict]:
+    return [t for t in page.evaluate(CONTRAST_JS, TEXT_KINDS) if t["ratio"] < CONTRAST_MIN]
+
+
+def test_keyboard_selection_focus_rings_names_and_contrast(admin_page, day, screenshots):
+    page = admin_page
+    put_objects(page, day, "rocket.jpg", [("cup", [[50, 50], [150, 50], [150, 150]]), ("spoon", [[300, 60], [400, 60], [350, 160]]),
+                                          ("cup", [[100, 250], [220, 250], [160, 350]])])
+    label_page(page, day, "rocket.jpg")
+    expect_objects(page, ["cup", "spoon", "cup"])
+    selected = page.locator("#objects li.selected .object-name")
+    page.focus("#canvas")
+    ring = page.evaluate("() => { const s = getComputedStyle(document.getElementById('canvas')); return [s.outlineStyle, s.outlineWidth]; }")
+    assert ring == ["solid", "3px"]
+    for key, name in [("Tab", "1. cup"), ("Tab", "2. spoon"), ("Shift+Tab", "1. cup"), ("]", "2. spoon"), ("[", "1. cup"), ("[", "3. cup")]:
+        page.keyboard.press(key)
+        expect(selected).to_have_text(name)
+    assert page.evaluate("document.activeElement.id") == "canvas"  # Tab cycled objects on the canvas
+    page.keyboard.press("Tab")  # past the last object: the focus moves on, nothing traps it
+    expect(page.locator("#objects li.selected")).to_have_count(0)
+    assert page.evaluate("document.activeElement.id") != "canvas"
+
+    page.focus("#canvas")
+    page.keyboard.press("]")
+    page.keyboard.press("l")  # the chooser for the selected object, beside it
+    expect(page.locator("#label-chooser")).to_be_visible()
+    page.click("#chooser-list button[data-label=spoon]")
+    expect_objects(page, ["spoon", "spoon", "cup"])
+    page.keyboard.press("Delete")
+    expect_objects(page, ["spoon", "cup"])
+
+    row = page.locator("#objects li[data-index='1']")
+    row.focus()
+    page.keyboard.press("Enter")
+    expect(selected).to_have_text("2. cup")
+    assert page.evaluate("document.activeElement.matches('#objects li[data-index=\"1\"]')")  # the row kept the focus
+    assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") == "solid"
+    page.screenshot(path=str(screenshots / "labeling-keyboard.png"))
+
+    unnamed = [b for b in page.evaluate(ACCESSIBLE_NAMES_JS) if not re.search(r"[A-Za-z]", b["name"])]
+    assert unnamed == [], unnamed
+    assert low_contrast(page) == []
+    page.goto(day["url"])
+    measured = page.evaluate(CONTRAST_JS, TEXT_KINDS)
+    assert any(t["cls"] == "muted" for t in measured) and len(measured) > 10  # the check saw the page's texts
+    assert low_contrast(page) == []
+
+
+def test_autosave_after_a_pause_and_when_the_tab_closes(browser, admin_page, day):
+    # A context without the tests' autosave setting: the page's default (on) holds.
+    origin = "/".join(admin_page.url.split("/", 3)[:3])
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, base_url=origin,
+                                  storage_state={"cookies": admin_page.context.cookies(), "origins": []})
+    page = context.new_page()
+    url = f"/api/v1/samples/{day['samples']['astronaut.jpg']}/annotation"
+    auth = {"Authorization": f"Bearer {day['token']}"}
+    try:
+        put_objects(page, day, "astronaut.jpg", [])
+        label_page(page, day, "astronaut.jpg")
+        expect(page.locator("#autosave")).to_be_checked()
+        page.keyboard.press("p")
+        for x, y in [(100, 100), (200, 100), (150, 200)]:
+            click_image(page, x, y)
+        page.keyboard.press("Enter")
+        page.click("#chooser-list button[data-label=cup]")
+        expect(page.locator("#save-status")).to_contain_text("Saved by admin", timeout=15_000)  # no Save pressed
+        assert [o["label"] for o in page.context.request.get(url, headers=auth).json()["objects"]] == ["cup"]
+
+        page.keyboard.press("Delete")  # then the tab closes at once, before the pause
+        page.close(run_before_unload=True)
+        wait_until(lambda: admin_page.context.request.get(url, headers=auth).json()["objects"] == [], "the save sent as the tab closed")
+    finally:
+        context.close()

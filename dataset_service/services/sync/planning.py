@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 from storage.objects import ObjectInfo
 from storage.paths import is_image_key, sibling_xml_key
 
-from ...models import Sample, SyncListed
+from ...models import Sample, SyncListed, utcnow
+from ..bulk import insert_samples, update_samples
 
 samples = Sample.__table__
 listed = SyncListed.__table__
@@ -44,6 +45,7 @@ class Candidate:
     xml_key: str
     revision: int  # the sample's revision when compared; an import needs it unchanged
     xml_etag: str | None  # the XML we last wrote or imported
+    xml_bucket: str | None = None  # where the XML is when not in the image's bucket (a manifest's `annotation-loc`)
 
 
 @dataclass
@@ -70,6 +72,20 @@ def plan_page(images: dict[str, ObjectInfo], stored: Iterable[Stored]) -> PagePl
             plan.unchanged.append(row)
     plan.new = [info for key, info in images.items() if key not in seen]
     return plan
+
+
+def write_plan(session: Session, dataset_id: int, plan: PagePlan) -> None:
+    """Apply a plan's inserts and updates in bulk (a changed image's size is read again later)."""
+    if plan.new:
+        now = utcnow()
+        insert_samples(session, [
+            {"dataset_id": dataset_id, "key": o.key, "size": o.size, "etag": o.etag, "created_at": o.last_modified,
+             "added_at": now, "labeled": False, "revision": 0} for o in plan.new
+        ])
+    update_samples(session, [
+        {"id": r.id, "etag": o.etag, "size": o.size, "created_at": o.last_modified, "width": None, "height": None, "error": None}
+        for r, o in plan.changed
+    ])
 
 
 def stored_by_keys(session: Session, dataset_id: int, keys: list[str]) -> list[Stored]:

@@ -16,21 +16,21 @@ from storage.paths import is_annotation_key, is_image_key
 from ...config import Config
 from ...models import Dataset, Job, Sample, SyncListed, utcnow
 from .. import listing
-from ..bulk import insert_samples, record_listed, update_samples
+from ..bulk import record_listed
 from ..input_folder import input_folder
-from ..jobs import SYNC_COUNTS, SYNC_PROGRESS
+from ..jobs import SYNC_COUNTS, SYNC_STAGES, counters
 from ..object_reads import Reads
 from ..versions import published_roots
 from .missing_xml import restore as restore_missing_xml
 from .pipeline import BatchWriter, JobReport, Window, transaction
-from .planning import Candidate, PagePlan, page_candidates, plan_page, stored_by_keys, xml_to_import
+from .planning import Candidate, PagePlan, page_candidates, plan_page, stored_by_keys, write_plan, xml_to_import
 from .sizes import read_sizes
 from .xml_import import Fetched, Importer, Lookups, fetch_annotation
 
 PAGE_SIZE = 1000
 ANALYZE_AFTER = 10_000  # rows a sync adds before it refreshes the planner's statistics
 IMPORT_BATCH = 200
-STAGES = ("listing", "importing", "reading image sizes")
+LISTING, IMPORTING, SIZING = (stage.name for stage in SYNC_STAGES)
 
 log = logging.getLogger(__name__)
 samples = Sample.__table__
@@ -65,7 +65,7 @@ class Synchronizer:
 
     def run(self) -> None:
         """List, compare and import; then read the unknown image sizes."""
-        for name in SYNC_PROGRESS:
+        for name in counters("sync"):
             self.job.progress.setdefault(name, 0)
         for name in SYNC_COUNTS:
             self.job.counts.setdefault(name, 0)
@@ -78,7 +78,7 @@ class Synchronizer:
                     self.writer.stop()
                 self.forget_listed(quietly=True)
             imported = time.monotonic()
-            self.job.stage = STAGES[2]
+            self.job.stage = SIZING
             read_sizes(reads, self.job, self.make_session, self.dataset_id, self.config.max_image_pixels)
         log.info("sync job %s: listed, compared and imported in %.1f s, sizes read in %.1f s; %s",
                  self.job.job_id, imported - started, time.monotonic() - imported, self.job.counts)
@@ -88,7 +88,7 @@ class Synchronizer:
     def list_and_import(self, reads: Reads) -> None:
         """Walk the listing page by page, importing sibling XML as the pages go; then delete what
         was not listed."""
-        self.job.stage = STAGES[0]
+        self.job.stage = LISTING
         self.writer = BatchWriter(self.write_batch)
         imports = Window()
         self.forget_listed()
@@ -112,7 +112,6 @@ class Synchronizer:
             spent["comparing and writing pages"] += time.monotonic() - mark
             mark = time.monotonic()
             self.queue_imports(reads, imports, ready, {o.key: o.size for o in page if is_annotation_key(o.key)})
-            self.job.advance("processed", len(images))
             spent["waiting for XML reads"] += time.monotonic() - mark
             mark = time.monotonic()
         listed_at = time.monotonic()
@@ -120,7 +119,7 @@ class Synchronizer:
         log.info("sync job %s: listing done in %.1f s (%s), unlisted deleted in %.1f s, %d import chunks still in flight",
                  self.job.job_id, listed_at - started, ", ".join(f"{k} {v:.1f} s" for k, v in spent.items()),
                  time.monotonic() - listed_at, len(imports.pending))
-        self.job.stage = STAGES[1]
+        self.job.stage = IMPORTING
         self.write_imports(imports.drain(), force=True)
         self.writer.close()
         if not self.first:  # a first sync knows only the XML it listed
@@ -161,16 +160,7 @@ class Synchronizer:
 
     def write_plan(self, session: Session, plan: PagePlan) -> None:
         """Apply a page's inserts and updates in bulk."""
-        if plan.new:
-            now = utcnow()
-            insert_samples(session, [
-                {"dataset_id": self.dataset_id, "key": o.key, "size": o.size, "etag": o.etag, "created_at": o.last_modified,
-                 "added_at": now, "labeled": False, "revision": 0} for o in plan.new
-            ])
-        update_samples(session, [
-            {"id": r.id, "etag": o.etag, "size": o.size, "created_at": o.last_modified, "width": None, "height": None, "error": None}
-            for r, o in plan.changed
-        ])
+        write_plan(session, self.dataset_id, plan)
 
     def delete_unlisted(self) -> None:
         """Delete the samples the listing did not show (those added since it started stay)."""
@@ -203,12 +193,14 @@ class Synchronizer:
         write what has arrived."""
         if todo:
             items = [(candidate, etag, sizes.get(candidate.xml_key)) for candidate, etag in todo]
+            self.job.advance("xml_found", len(items))
             read = partial(fetch_annotation, max_pixels=self.config.max_image_pixels)  # module-level: helper processes can run it
             self.write_imports(imports.add(reads.submit(read, items)))
         self.write_imports(imports.ready())
 
     def write_imports(self, chunks: list[list[Fetched | None]], force: bool = False) -> None:
         """Collect fetched XML; hand them to the writer thread in batches."""
+        self.job.advance("xml_read", sum(len(chunk) for chunk in chunks))
         self.fetched += [f for chunk in chunks for f in chunk if f is not None]
         while len(self.fetched) >= IMPORT_BATCH or (force and self.fetched):
             batch, self.fetched = self.fetched[:IMPORT_BATCH], self.fetched[IMPORT_BATCH:]

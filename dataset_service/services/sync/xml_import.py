@@ -62,7 +62,7 @@ def fetch_annotation(reader: PresignedReader, bucket: str, item: tuple[Candidate
     if size is not None and size > MAX_XML_BYTES:
         return Fetched(candidate, etag, problem=too_large(candidate.xml_key, f"{size} bytes"))
     try:
-        data = reader.first_bytes(bucket, candidate.xml_key, MAX_XML_BYTES + 1)
+        data = reader.first_bytes(candidate.xml_bucket or bucket, candidate.xml_key, MAX_XML_BYTES + 1)
     except ObjectNotFound:  # deleted since it was listed
         return None
     if len(data) > MAX_XML_BYTES:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from storage.annotations import read_annotation
-from tests.dataset_service.conftest import as_user, make_user
+from tests.dataset_service.conftest import add_member, as_user
 from tests.dataset_service.factories import add_sample
 from tests.storage.test_annotations_roundtrip import integer_reader
 
@@ -46,7 +46,7 @@ def test_every_shape_is_saved_as_itself_and_put_takes_what_get_gave(app, labeler
     assert dashed["properties"] == {"颜色": "红色", "kind": ""} and got["objects"][4]["confidence"] == 0.25
     assert got["file"] == {"folder": "NA", "source": {"database": "Unknown"}, "segmented": True, "depth": 3}
 
-    make_user(app, "omar")
+    add_member(app, dataset["id"], "omar")
     again = as_user(app, "omar").put(url(sample_id), json={"revision": got["revision"], "objects": got["objects"]})
     assert again.status_code == 200, again.get_json()
     body = again.get_json()
@@ -87,7 +87,7 @@ def test_a_field_left_out_keeps_the_stored_value(app, labeler, dataset):
 def test_a_changed_attribute_changes_only_that_object(app, labeler, dataset):
     sample_id = new_sample(app, dataset)
     first = labeler.put(url(sample_id), json={"revision": 0, "objects": EVERY_SHAPE}).get_json()
-    make_user(app, "omar")
+    add_member(app, dataset["id"], "omar")
     objects = [dict(o) for o in first["objects"]]
     objects[1]["occluded"] = True
     body = as_user(app, "omar").put(url(sample_id), json={"revision": 1, "objects": objects}).get_json()

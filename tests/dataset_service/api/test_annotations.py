@@ -9,7 +9,7 @@ from marshmallow import ValidationError
 
 from dataset_service.schemas import AnnotationIn
 from storage.annotations import read_annotation
-from tests.dataset_service.conftest import app_with, as_user, make_user
+from tests.dataset_service.conftest import add_member, app_with, as_user
 from tests.dataset_service.factories import add_sample
 from tests.storage.bombs import png_bomb
 
@@ -59,7 +59,7 @@ def test_authorship_kept_for_unchanged_objects(app, labeler, dataset):
     sample_id = new_sample(app, dataset)
     url = f"/api/v1/samples/{sample_id}/annotation"
     first = labeler.put(url, json={"revision": 0, "objects": [{"label": "cat", "points": SQUARE}, {"label": "dog", "points": SQUARE}]}).get_json()
-    make_user(app, "omar")
+    add_member(app, dataset["id"], "omar")
     omar = as_user(app, "omar")
     kept, changed = first["objects"]
     second = omar.put(url, json={"revision": 1, "objects": [
@@ -90,7 +90,7 @@ def test_stale_revision_is_409_with_current(app, labeler, dataset):
 @pytest.mark.commits  # two threads save at once, each on its own connection
 def test_two_clients_same_revision_exactly_one_wins(app, labeler, dataset, s3_server):
     sample_id = new_sample(app, dataset)
-    make_user(app, "omar")
+    add_member(app, dataset["id"], "omar")
     clients = {"lena": labeler, "omar": as_user(app, "omar")}
     barrier = threading.Barrier(2)
     results = {}
@@ -180,8 +180,9 @@ def count_statements(app):
 
 
 def test_a_save_reads_and_writes_each_row_once(app, labeler, dataset):
-    """A 2-object save: the caller, sample, dataset and labels read once, the revision claimed, the
-    objects read once and inserted, the two indexes replaced, the sample row written once more."""
+    """A 2-object save: the caller, their role, sample, dataset and labels read once, the revision
+    claimed, the objects read once and inserted, the two indexes replaced, the revision kept in the
+    history, the sample row written once more."""
     sample_id = new_sample(app, dataset)
     labeler.get("/api/v1/me")  # warm-up: nothing below depends on first-use queries
     statements = count_statements(app)
@@ -193,7 +194,8 @@ def test_a_save_reads_and_writes_each_row_once(app, labeler, dataset):
     assert len(selects_of("samples")) == 1, statements
     assert len(selects_of("annotation_objects")) == 1, statements
     assert len([s for s in statements if s.lstrip().upper().startswith("UPDATE SAMPLES")]) == 2, statements
-    assert len(statements) <= 14, "\n".join(statements)
+    assert len(selects_of("dataset_members")) == 1, statements
+    assert len(statements) <= 16, "\n".join(statements)
 
 
 def test_a_save_on_a_decompression_bomb_is_422_not_500(app, labeler, dataset, s3_server):

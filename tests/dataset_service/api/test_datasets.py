@@ -67,11 +67,14 @@ def test_labels_add_rename_recolor_delete(app, admin, labeler, dataset):
     assert response.status_code == 201
     bird = response.get_json()
     assert labeler.post(base, json={"name": "bird"}).status_code == 409
-    response = labeler.patch(f"{base}/{bird['id']}", json={"name": "parrot", "color": "#00ff00"})
+    # Renaming, recolouring and deleting labels are the owner's (a labeler may only add one).
+    assert labeler.patch(f"{base}/{bird['id']}", json={"name": "parrot"}).status_code == 403
+    assert labeler.delete(f"{base}/{bird['id']}").status_code == 403
+    response = admin.patch(f"{base}/{bird['id']}", json={"name": "parrot", "color": "#00ff00"})
     assert response.get_json() == {"id": bird["id"], "name": "parrot", "color": "#00ff00"}
-    assert labeler.patch(f"{base}/{bird['id']}", json={"color": "green"}).status_code == 422
-    assert labeler.delete(f"{base}/{bird['id']}").status_code == 204
-    assert labeler.delete(f"{base}/{bird['id']}").status_code == 404
+    assert admin.patch(f"{base}/{bird['id']}", json={"color": "green"}).status_code == 422
+    assert admin.delete(f"{base}/{bird['id']}").status_code == 204
+    assert admin.delete(f"{base}/{bird['id']}").status_code == 404
 
 
 @pytest.mark.commits  # the forced delete starts an XML rewrite job in a thread

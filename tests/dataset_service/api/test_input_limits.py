@@ -26,19 +26,19 @@ def test_ids_beyond_64_bits_in_the_path_are_404(admin, dataset):
     assert admin.get(f"/api/v1/jobs/{2**63 - 1}").status_code == 404  # the largest id is still looked up
 
 
-def test_integers_beyond_64_bits_in_a_query_or_body_are_422_naming_them(admin, labeler, dataset):
+def test_integers_beyond_64_bits_in_a_query_or_body_are_422_naming_them(app, admin, labeler, dataset):
     cases = [
         (admin.get(f"/api/v1/datasets?offset={BIG}"), "offset"),
         (admin.get(f"/api/v1/datasets/{dataset['id']}/samples?offset={BIG}"), "offset"),
         (admin.post(f"/api/v1/datasets/{dataset['id']}/samples/delete", json={"ids": [int(BIG)]}), "ids"),
-        (labeler.put("/api/v1/samples/1/annotation", json={"revision": int(BIG), "objects": []}), "revision"),
+        (labeler.put(f"/api/v1/samples/{add_sample(app, dataset['id'], 'x.png')}/annotation", json={"revision": int(BIG), "objects": []}), "revision"),
     ]
     for response, field in cases:
         assert response.status_code == 422, response.get_json()
         assert field in response.get_json()["fields"], response.get_json()
 
 
-def test_a_nul_byte_in_any_text_is_422_naming_the_field(admin, labeler, dataset):
+def test_a_nul_byte_in_any_text_is_422_naming_the_field(app, admin, labeler, dataset):
     samples = f"/api/v1/datasets/{dataset['id']}/samples"
     cases = [
         (admin.get(samples + "?path=a%00b"), "path"),
@@ -48,7 +48,8 @@ def test_a_nul_byte_in_any_text_is_422_naming_the_field(admin, labeler, dataset)
         (admin.post("/api/v1/datasets", json={"name": "x", "input_path": "s3://b/\u0000/", "description": "d"}), "input_path"),
         (admin.patch(f"/api/v1/datasets/{dataset['id']}", json={"description": "a\u0000b"}), "description"),
         (admin.post("/api/v1/auth/token", json={"username": "ad\u0000min", "password": "password123"}), "username"),
-        (labeler.put("/api/v1/samples/1/annotation", json={"revision": 0, "objects": [{"label": "c\u0000t", "points": SQUARE}]}), "objects"),
+        (labeler.put(f"/api/v1/samples/{add_sample(app, dataset['id'], 'x.png')}/annotation",
+                     json={"revision": 0, "objects": [{"label": "c\u0000t", "points": SQUARE}]}), "objects"),
     ]
     for response, field in cases:
         assert response.status_code == 422, response.get_json()
@@ -60,10 +61,11 @@ def test_a_lone_surrogate_is_422(admin, dataset):
     assert response.status_code == 422 and "description" in response.get_json()["fields"]
 
 
-def test_json_nested_50000_deep_is_400_naming_the_body(admin, labeler, dataset):
+def test_json_nested_50000_deep_is_400_naming_the_body(app, admin, labeler, dataset):
     deep = "[" * 50_000
     for response in (admin.post("/api/v1/datasets", data=deep, content_type="application/json"),
-                     labeler.put("/api/v1/samples/1/annotation", data='{"objects": ' + deep, content_type="application/json")):
+                     labeler.put(f"/api/v1/samples/{add_sample(app, dataset['id'], 'x.png')}/annotation",
+                                 data='{"objects": ' + deep, content_type="application/json")):
         assert response.status_code == 400, response.get_json()
         assert response.get_json()["error"] == "invalid_json" and "body" in response.get_json()["fields"]
 

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from dataset_service import passwords
-from dataset_service.models import LoginFailure, User
+from dataset_service.models import LoginFailure, LoginLock, User
 from tests.dataset_service.conftest import PASSWORD, app_with, make_user
 
 STRONG = "violet-kettle-42"  # passes the password policy
@@ -26,21 +26,62 @@ def test_after_five_failures_even_the_right_password_waits(app):
     refused = attempt(client, "bob", PASSWORD)
     assert refused.status_code == 429, refused.get_json()
     assert refused.get_json()["error"] == "too_many_requests"
-    assert 0 < int(refused.headers["Retry-After"]) <= 15 * 60
+    assert 14 * 60 < int(refused.headers["Retry-After"]) <= 15 * 60
+    assert "try again in 15 minutes (at " in refused.get_json()["message"]
     make_user(app, "carol")
     assert attempt(client, "carol", PASSWORD).status_code == 200  # only bob's name is throttled
 
 
-def test_logins_open_again_when_the_window_passes(app):
-    make_user(app, "bob")
-    client = app.test_client()
-    for _ in range(5):
-        attempt(client, "bob", "wrong-password")
-    assert attempt(client, "bob", PASSWORD).status_code == 429
+def pass_time(app, delta: timedelta) -> None:
+    """Move every failure and lock back by `delta`, as if that much time had passed."""
     with app.extensions["db_sessionmaker"]() as session:
         for failure in session.scalars(select(LoginFailure)):
-            failure.failed_at -= timedelta(minutes=15)
+            failure.failed_at -= delta
+        for lock in session.scalars(select(LoginLock)):
+            lock.locked_until -= delta
         session.commit()
+
+
+def fail(client, username: str, times: int) -> None:
+    for _ in range(times):
+        assert attempt(client, username, "wrong-password").status_code == 401
+
+
+def wait_of(client, username: str) -> int:
+    """Return the seconds a refused login says to wait."""
+    refused = attempt(client, username, PASSWORD)
+    assert refused.status_code == 429, refused.get_json()
+    return int(refused.headers["Retry-After"])
+
+
+def test_each_lock_in_a_row_is_twice_as_long_up_to_the_longest_and_a_success_starts_over(app):
+    make_user(app, "bob")
+    client = app_with(app, login_failures_per_user=1, login_lock_max_s=40 * 60).test_client()
+    for minutes in (15, 30, 40):  # 60 is cut to the longest
+        fail(client, "bob", 1)
+        assert (minutes - 1) * 60 < wait_of(client, "bob") <= minutes * 60
+        pass_time(app, timedelta(minutes=minutes))
+    assert attempt(client, "bob", PASSWORD).status_code == 200
+    fail(client, "bob", 1)
+    assert 14 * 60 < wait_of(client, "bob") <= 15 * 60
+
+
+def test_a_lock_more_than_a_day_old_no_longer_counts(app):
+    client = app_with(app, login_failures_per_user=1).test_client()
+    fail(client, "nobody", 1)
+    pass_time(app, timedelta(minutes=15, days=1))
+    fail(client, "nobody", 1)
+    assert 14 * 60 < wait_of(client, "nobody") <= 15 * 60
+
+
+def test_an_admin_unlocks_a_user(app, admin, labeler):
+    bob = make_user(app, "bob")
+    client = app_with(app, login_failures_per_user=1).test_client()
+    fail(client, "bob", 1)
+    assert wait_of(client, "bob") > 0
+    assert labeler.post(f"/api/v1/users/{bob}/unlock").status_code == 403
+    assert admin.post("/api/v1/users/999999/unlock").status_code == 404
+    assert admin.post(f"/api/v1/users/{bob}/unlock").status_code == 204
     assert attempt(client, "bob", PASSWORD).status_code == 200
 
 
@@ -141,6 +182,20 @@ def test_weak_passwords_are_refused(admin, password, reason):
     assert reason in str(response.get_json()["fields"]["password"])
 
 
+@pytest.mark.parametrize("password", ["carl-the-great", "CARL-carl-1234", "9 x Carl x 9"])
+def test_a_password_holding_the_username_is_refused(admin, password):
+    response = admin.post("/api/v1/users", json={"username": "carl", "password": password})
+    assert response.status_code == 422, response.get_json()
+    assert "must not contain the username" in str(response.get_json()["fields"]["password"])
+
+
+def test_a_new_password_may_not_hold_the_username_either(app, admin):
+    user_id = make_user(app, "carla")
+    response = admin.patch(f"/api/v1/users/{user_id}", json={"password": "my name is carla"})
+    assert response.status_code == 422 and "username" in str(response.get_json()["fields"]["password"])
+    assert admin.patch(f"/api/v1/users/{user_id}", json={"password": STRONG}).status_code == 200
+
+
 def test_the_command_line_applies_the_same_rules(app):
     runner = app.test_cli_runner()
     spaced = runner.invoke(args=["users", "create", "bob ", "--password", STRONG])
@@ -151,3 +206,19 @@ def test_the_command_line_applies_the_same_rules(app):
     assert made.exit_code == 0, made.output
     with app.extensions["db_sessionmaker"]() as session:
         assert session.scalars(select(User.username).where(User.username.like("bob%"))).all() == ["bob"]
+
+
+def test_the_command_line_sets_a_password_and_lifts_the_lock(app):
+    make_user(app, "bob")
+    strict = app_with(app, login_failures_per_user=1)
+    client = strict.test_client()
+    fail(client, "bob", 1)
+    assert wait_of(client, "bob") > 0
+    runner = app.test_cli_runner()
+    unknown = runner.invoke(args=["users", "set-password", "nobody", "--password", STRONG])
+    assert unknown.exit_code != 0 and "no user 'nobody'" in unknown.output
+    weak = runner.invoke(args=["users", "set-password", "bob", "--password", "short"])
+    assert weak.exit_code != 0 and "at least 10" in weak.output
+    done = runner.invoke(args=["users", "set-password", "bob", "--password", STRONG])
+    assert done.exit_code == 0, done.output
+    assert attempt(client, "bob", STRONG).status_code == 200

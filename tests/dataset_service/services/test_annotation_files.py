@@ -53,7 +53,7 @@ def test_rename_recolour_and_forced_delete_rewrite_the_files(app, admin, labeler
     job = wait_job(admin, last_job(admin, dataset)["id"])
     assert job["status"] == "completed", job
     assert (job["counts"]["written"], job["counts"]["deleted"], job["counts"]["errors"]) == (2, 0, 0)
-    assert job["progress"] == {"total": 2, "processed": 2}
+    assert job["progress"] == {"stage": None, "done": None, "total": None, "stages": [{"name": "writing", "state": "done", "done": 2, "total": 2}]}
     assert [o.label for o in xml_of(s3_server, dataset, "cats/a/one.xml").objects] == ["kitten", "dog"]
     kitten = xml_of(s3_server, dataset, "cats/a/two.xml").objects[0]
     assert kitten.label == "kitten" and kitten.mask_color == (0, 255, 0) and kitten.created_by == "lena"

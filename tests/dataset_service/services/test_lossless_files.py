@@ -118,7 +118,7 @@ def test_a_rewrite_writes_what_it_can_reports_the_rest_and_retries_only_that(app
     assert response.status_code == 200, response.get_json()
     job = wait_job(admin, admin.get(f"/api/v1/datasets/{dataset['id']}/jobs").get_json()["items"][0]["id"])
     assert job["status"] == "completed", job
-    assert (job["counts"]["written"], job["counts"]["errors"], job["progress"]) == (1, 1, {"total": 2, "processed": 2}), job
+    assert (job["counts"]["written"], job["counts"]["errors"], job["progress"]["stages"][0]["done"], job["progress"]["stages"][0]["total"]) == (1, 1, 2, 2), job
     assert job["errors"] == [{"key": "cats/z/lost.png", "reason": "the XML file cannot be written: the image's size is not known yet (a sync reads it)"}]
     rewritten = read_annotation(store.get(bucket, xml_key(modelarts)), "modelarts.xml")
     assert [o.shape for o in rewritten.objects] == ["polygon", "bndbox", "point", "line", "dashed", "polyline", "circle"]
@@ -126,7 +126,8 @@ def test_a_rewrite_writes_what_it_can_reports_the_rest_and_retries_only_that(app
     assert admin.get(f"/api/v1/datasets/{dataset['id']}").get_json()["counts"]["xml_stale"] == 1
 
     job = wait_job(admin, admin.post(f"/api/v1/datasets/{dataset['id']}/annotation-files").get_json()["id"])
-    assert (job["status"], job["progress"], job["counts"]["errors"]) == ("completed", {"total": 1, "processed": 1}, 1), job
+    step = {"name": "writing", "state": "done", "done": 1, "total": 1}
+    assert (job["status"], job["progress"]["stages"], job["counts"]["errors"]) == ("completed", [step], 1), job
 
 
 LYING_SIZE = b"""<annotation><filename>street.jpg</filename>

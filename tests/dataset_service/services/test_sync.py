@@ -134,6 +134,11 @@ def our_xml(filename: str, width: int, height: int, *objects: tuple[str, str | N
     ]))
 
 
+def steps(job: dict) -> list[tuple]:
+    """Each step of the job's progress: name, state, done, total."""
+    return [(s["name"], s["state"], s["done"], s["total"]) for s in job["progress"]["stages"]]
+
+
 def counts(job: dict) -> tuple:
     c = job["counts"]
     return c["added"], c["updated"], c["deleted"], c["unchanged"], c["annotations_imported"], c["errors"]
@@ -163,7 +168,8 @@ def test_sync_semantics(app, admin, labeler, dataset, s3_server, runner_kind):
     assert job["kind"] == "sync" and job["dataset_id"] == ds and job["created_by"] == "admin"
     assert job["stage"] is None and job["error"] is None and job["duration_s"] >= 0
     assert counts(job) == (8, 0, 0, 0, 2, 2)
-    assert job["progress"] == {"listed": 8, "processed": 8, "sized": 5}
+    assert steps(job) == [("listing", "done", 8, 8), ("importing", "done", 3, 3), ("reading image sizes", "done", 6, 6)]  # 5 sized, 1 broken
+    assert job["progress"]["stage"] is None and job["progress"]["done"] is None
     assert {e["key"]: e["reason"].split(":")[0] for e in job["errors"]} == {"cats/c/bad.xml": "annotation", "cats/c/broken.jpg": "image"}
 
     found = all_samples(admin, ds)
@@ -327,6 +333,7 @@ def test_store_unreachable_mid_sync_fails_then_a_new_sync_completes(app, admin, 
         failed = run_sync(admin, ds)
         assert failed["status"] == "failed", failed
         assert failed["error"].startswith("object store:") and failed["stage"] == "listing"
+        assert [step[:2] for step in steps(failed)] == [("listing", "failed"), ("importing", "waiting"), ("reading image sizes", "waiting")]
         with app.extensions["db_sessionmaker"]() as session:
             partial = session.scalar(select(func.count()).select_from(Sample).where(Sample.dataset_id == ds))
         assert 0 < partial < 43

@@ -81,6 +81,11 @@ def test_set_current_round_trip_with_its_autosave(app, admin, labeler, dataset, 
 
     job = set_current(admin, dataset, first)
     assert job["counts"]["samples"] == 3 and job["counts"]["objects"] == 2 and job["counts"]["autosave_samples"] == 3, job
+    steps = job["progress"]["stages"]
+    assert [(s["name"], s["state"], s["done"] == s["total"]) for s in steps] == [
+        ("restoring", "done", True), ("XML files: writing", "done", True), ("autosave: snapshot", "done", True),
+        ("autosave: writing files", "done", True), ("autosave: writing the manifest", "done", True)]
+    assert steps[3]["total"] == 3
     listed = versions_of(admin, dataset)
     assert sorted(listed) == ["V001", "V002-autosave"]
     autosave = listed["V002-autosave"]
@@ -121,9 +126,9 @@ def test_images_added_since_stay_unlabeled_and_gone_ones_stay_gone(app, admin, l
 
 
 def test_an_author_gone_since_is_kept_by_name(app, admin, dataset, s3_server):
-    from tests.dataset_service.conftest import as_user, make_user
+    from tests.dataset_service.conftest import add_member, as_user
 
-    make_user(app, "gone", "labeler")
+    add_member(app, dataset["id"], "gone")
     ids = three_samples(app, dataset)
     save(as_user(app, "gone"), ids["cats/a/one.png"], ("cat", SQUARE))
     _, first = publish(admin, dataset)
@@ -153,6 +158,7 @@ def test_what_set_current_refuses(app, admin, labeler, dataset):
 
 def test_an_object_id_taken_meanwhile_gets_a_new_one(app, admin, labeler, dataset, s3_server):
     """SQLite may give a deleted object's id to the next object, here another dataset's: the restored one gets another id."""
+    from tests.dataset_service.conftest import add_member
     from tests.dataset_service.factories import add_dataset
 
     ids = three_samples(app, dataset)
@@ -162,6 +168,7 @@ def test_an_object_id_taken_meanwhile_gets_a_new_one(app, admin, labeler, datase
     other = add_dataset(app, bucket_of(dataset), prefix="other/")
     s3_server.store.put(bucket_of(dataset), "other/x.png", b"")  # the save writes its XML beside it
     elsewhere = add_sample(app, other, "other/x.png", width=64, height=48)
+    add_member(app, other, "lena")
     taken = save(labeler, elsewhere, ("dog", TRIANGLE))["objects"][0]["id"]
     if app.extensions["db_engine"].dialect.name == "sqlite":
         assert taken == saved["objects"][0]["id"]  # the case this test is about

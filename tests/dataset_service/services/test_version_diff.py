@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.dataset_service.conftest import as_user, make_user
+from tests.dataset_service.conftest import add_member, as_user
 from tests.dataset_service.factories import add_sample
 from tests.dataset_service.services.test_versions import SMALL, SQUARE, TRIANGLE, publish, save
 
@@ -23,7 +23,7 @@ def diff(api, dataset, a, b, **args) -> dict:
 @pytest.fixture
 def two_versions(app, admin, labeler, dataset):
     """V001, then changes of every kind, then V002 (and the working state moved on after it)."""
-    make_user(app, "omar", "labeler")
+    add_member(app, dataset["id"], "omar")
     omar = as_user(app, "omar")
     keys = ["cats/a/1.png", "cats/a/2.png", "cats/a/3.png", "cats/a/4.png", "cats/b/5.png", "cats/b/6.png"]
     ids = {key: add_sample(app, dataset["id"], key, width=64, height=48) for key in keys}

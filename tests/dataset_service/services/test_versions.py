@@ -20,7 +20,7 @@ from dataset_service.services import snapshots
 from storage.annotations import read_annotation
 from storage.errors import ObjectNotFound
 from storage.manifest import usage
-from tests.dataset_service.conftest import as_user, image_bytes
+from tests.dataset_service.conftest import add_member, as_user, image_bytes
 from tests.dataset_service.factories import add_sample
 from tests.dataset_service.services.test_sync import FlakyProxy, run_sync, wait_job
 
@@ -56,6 +56,8 @@ def export(api, dataset, version, fmt) -> dict:
     assert response.status_code == 202, response.get_json()
     job = wait_job(api, response.get_json()["job"]["id"])
     assert job["status"] == "completed", job
+    samples = version["counts"]["samples"]
+    assert job["progress"]["stages"] == [{"name": "writing files", "state": "done", "done": samples, "total": samples}]
     return response.get_json()["export"]
 
 
@@ -88,7 +90,9 @@ def test_publish_writes_manifest_xml_and_masks(app, admin, labeler, dataset, s3_
 
     job, version = publish(admin, dataset, description="first", train_ratio=0.5)
     assert job["status"] == "completed", job
-    assert job["counts"]["samples"] == 3 and job["counts"]["files"] == 4 and job["progress"] == {"total": 3, "written": 3}
+    assert job["counts"]["samples"] == 3 and job["counts"]["files"] == 4 and job["progress"]["stages"] == [
+        {"name": "snapshot", "state": "done", "done": 1, "total": 1}, {"name": "writing files", "state": "done", "done": 3, "total": 3},
+        {"name": "writing the manifest", "state": "done", "done": 1, "total": 1}]
     assert (version["name"], version["state"], version["description"], version["train_ratio"]) == ("V001", "normal", "first", 0.5)
     assert version["counts"] == {"samples": 3, "labeled": 2, "objects": 3, "added": 3, "modified": 0, "deleted": 0}
     assert version["label_stats"] == {"cat": {"samples": 1, "objects": 1}, "dog": {"samples": 2, "objects": 2}}
@@ -239,6 +243,7 @@ def test_delete_removes_the_version_and_its_files_only(app, admin, labeler, data
     assert response.status_code == 202 and response.get_json()["version"]["state"] == "deleting"
     job = wait_job(admin, response.get_json()["job"]["id"])
     assert job["status"] == "completed" and job["counts"] == {"versions": 1, "files": 5}, job  # manifest, labelmap, XML, mask, the export
+    assert job["progress"]["stages"] == [{"name": "deleting files", "state": "done", "done": 5, "total": 5}]
     assert admin.get(url).status_code == 404
     assert keys_under(s3_server, dataset, key_of(version["folder_uri"])) == []
     assert s3_server.store.stat(bucket_of(dataset), "cats/a/one.png") and s3_server.store.stat(bucket_of(dataset), "cats/a/one.xml")
@@ -328,6 +333,7 @@ def test_a_version_inside_the_input_path_is_not_synced_as_samples(app, admin, la
     assert dataset["output_path"] == dataset["input_path"]  # the default: versions are written inside the input path
     assert run_sync(admin, dataset["id"])["counts"]["added"] == 2
     sample = next(s for s in admin.get(f"/api/v1/datasets/{dataset['id']}/samples").get_json()["items"] if s["key"] == "pets/a/one.png")
+    add_member(app, dataset["id"], "lena")
     save(labeler, sample["id"], ("cat", SQUARE))
     _, version = publish(admin, dataset)
     assert keys_under(s3_server, dataset, key_of(version["folder_uri"]) + "segmentationClassRaw/a/one.png")

@@ -12,9 +12,10 @@ export class ApiError extends Error {
 }
 
 // Send a request to /api/v1 and return the parsed JSON body; throw ApiError on any failure.
-export async function api(method, path, body, { signal } = {}) {
+// `keepalive`: the request outlives the page (a save sent as the tab closes; bodies up to 64 KiB).
+export async function api(method, path, body, { signal, keepalive = false } = {}) {
   const headers = { Accept: "application/json", "X-CSRFToken": csrfToken() };
-  const init = { method, headers, credentials: "same-origin", signal };
+  const init = { method, headers, credentials: "same-origin", signal, keepalive };
   if (body instanceof FormData) {
     init.body = body;
   } else if (body !== undefined) {

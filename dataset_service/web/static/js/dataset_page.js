@@ -1,9 +1,13 @@
-// The dataset page: Synchronize Data Source (sync.js), its labels (labels.js), upload, select and delete.
+// The dataset page: Synchronize Data Source (sync.js), its labels (labels.js), upload, select and
+// delete (each only where the viewer's role may: the template leaves the others out), and the work
+// queues (queues.js).
 import { api, pageData } from "./api.js";
+import { rememberFilter } from "./images_filter.js";
 import { LabelManager } from "./labels.js";
+import { initQueueButtons } from "./queues.js";
 import { initSync } from "./sync.js";
 
-const { datasetId, maxImageBytes, labels } = pageData();
+const { datasetId, maxImageBytes, labels, me, filter } = pageData();
 const IMAGE_TYPES = /\.(jpe?g|png|bmp)$/i;
 const $ = (id) => document.getElementById(id);
 
@@ -24,14 +28,14 @@ async function refreshListing() {
 
 // --- labels: renamed, recoloured, deleted or added in the label list ---
 
-const labelManager = new LabelManager(datasetId, { onChange: labelsChanged });
-labelManager.render(labels);
+const labelManager = $("label-list") ? new LabelManager(datasetId, { onChange: labelsChanged }) : null; // owners only
+labelManager?.render(labels);
 
 async function labelsChanged({ updated, before, deleted }) {
   const gone = deleted?.name ?? (updated && updated.name !== before.name ? before.name : null);
   if (gone) keepLabelFilter(gone, updated?.name ?? null);
   const fresh = await refreshListing();
-  if (fresh) labelManager.render(JSON.parse(fresh.getElementById("page-data").textContent).labels);
+  if (fresh) labelManager?.render(JSON.parse(fresh.getElementById("page-data").textContent).labels);
 }
 
 // A label filtered on in the URL follows its new name, or leaves the filter with the label.
@@ -46,7 +50,7 @@ function keepLabelFilter(name, renamed) {
 
 // --- upload, one request per file so each file gets its own answer ---
 
-$("upload-input").addEventListener("change", async (event) => {
+$("upload-input")?.addEventListener("change", async (event) => {
   const files = [...event.target.files];
   event.target.value = "";
   if (!files.length) return;
@@ -134,11 +138,11 @@ document.addEventListener("click", (event) => {
   $("delete-dialog").showModal();
 });
 
-$("delete-source").addEventListener("change", (event) => {
+$("delete-source")?.addEventListener("change", (event) => {
   $("delete-source-warning").hidden = !event.target.checked;
 });
 
-$("delete-confirm").addEventListener("click", async () => {
+$("delete-confirm")?.addEventListener("click", async () => {
   const button = $("delete-confirm");
   button.disabled = true;
   try {
@@ -160,6 +164,15 @@ $("delete-confirm").addEventListener("click", async () => {
 $("created-select").addEventListener("change", (event) => {
   $("created-range").hidden = event.target.value !== "range";
 });
+
+// --- the work queues, and the filter remembered for the Team tab's Assign form ---
+
+const queueMessage = $("queue-message");
+initQueueButtons(datasetId, me, (text) => {
+  queueMessage.textContent = text;
+  queueMessage.hidden = false;
+});
+rememberFilter(datasetId, filter);
 
 updateSelection();
 initSync(datasetId, refreshListing);

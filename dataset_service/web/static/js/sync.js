@@ -1,13 +1,13 @@
-// Synchronize Data Source on the dataset page: start it, follow its job, say which stage it is in.
-// The bar shows a fraction only where the job says how much there is in all; a listing has no
-// known end and sizes are read for as many images as lack one, so those stages run it without a value.
+// Synchronize Data Source on the dataset page: start it, follow its job, say which step it is in.
+// The job's progress has one shape for every kind (`stage`, `done`, `total`, and each of its
+// `stages`); the bar shows the running step's fraction where its total is known, and runs without
+// a value where it is not (a listing's length is known only when it ends).
 import { api, ApiError } from "./api.js";
 
 const $ = (id) => document.getElementById(id);
 const POLL_MS = 700;
 const MAX_ERRORS_SHOWN = 10;
 const DONE = new Set(["completed", "succeeded", "failed", "error", "cancelled", "canceled"]);
-const DONE_COUNTERS = ["done", "processed", "written"]; // what a job with a `total` counts against it
 const COUNT_ORDER = ["added", "updated", "deleted", "unchanged"];
 
 const isDone = (job) => DONE.has(String(job.status).toLowerCase());
@@ -15,17 +15,25 @@ const words = (name) => name.replaceAll("_", " ");
 const number = (n) => n.toLocaleString("en");
 const countRank = (name) => (COUNT_ORDER.includes(name) ? COUNT_ORDER.indexOf(name) : COUNT_ORDER.length);
 
-// The fraction done, or null while the job does not know how much there is in all.
+// The running step's fraction done, or null while its total is not known.
 export function progressFraction(progress = {}) {
-  const done = DONE_COUNTERS.map((name) => progress[name]).find((value) => typeof value === "number");
-  return typeof progress.total === "number" && progress.total > 0 && done !== undefined ? Math.min(done / progress.total, 1) : null;
+  const { done, total } = progress;
+  return typeof done === "number" && typeof total === "number" && total > 0 ? Math.min(done / total, 1) : null;
 }
 
+// "step 2 of 3 · 120 of 4,000" for the running step; "4,000 so far" while its total is unknown.
 function describeProgress(progress = {}) {
-  const entries = Object.entries(progress).filter(([name, value]) => typeof value === "number" && value > 0 && name !== "total");
-  const fraction = progressFraction(progress);
-  const of = fraction === null ? "" : ` of ${number(progress.total)}`;
-  return entries.map(([name, value]) => `${words(name)} ${number(value)}${DONE_COUNTERS.includes(name) ? of : ""}`).join(" · ");
+  const stages = progress.stages ?? [];
+  const index = stages.findIndex((s) => s.name === progress.stage);
+  if (index < 0 || typeof progress.done !== "number") return "";
+  const step = stages.length > 1 ? `step ${index + 1} of ${stages.length} · ` : "";
+  return step + (typeof progress.total === "number" ? `${number(progress.done)} of ${number(progress.total)}` : `${number(progress.done)} so far`);
+}
+
+// Full once completed; a failed job's bar stays where its failed step stopped.
+function barFraction(job) {
+  if (String(job.status).toLowerCase() === "completed") return 1;
+  return progressFraction(job.progress?.stages?.find((s) => s.state === "failed") ?? job.progress);
 }
 
 function statusLine(job) {
@@ -43,7 +51,7 @@ function showJob(job) {
   $("sync-text").textContent = statusLine(job);
   $("sync-stage").textContent = isDone(job) ? "" : describeProgress(job.progress);
   const bar = $("sync-progress");
-  const fraction = isDone(job) ? 1 : progressFraction(job.progress);
+  const fraction = barFraction(job);
   if (fraction === null) bar.removeAttribute("value");
   else bar.value = fraction;
   const counts = Object.entries(job.counts || {})

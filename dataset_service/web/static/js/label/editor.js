@@ -1,20 +1,28 @@
 // The labeling page: one image, its objects, the tools, and saving through the REST API.
 import { api, ApiError, pageData } from "../api.js";
 import { LabelManager } from "../labels.js";
+import { Attributes, ATTRIBUTES } from "./attributes.js";
+import { Autosave } from "./autosave.js";
 import { LabelChooser } from "./chooser.js";
 import { Filmstrip } from "./filmstrip.js";
 import * as geo from "./geometry.js";
 import { History } from "./history.js";
 import { initLayout } from "./layout.js";
 import { render } from "./render.js";
+import { Review } from "./review.js";
+import { Revisions } from "./revisions.js";
 import { fillShortcutTable, formatTime, renderObjectList, renderStatus, renderToolbar, showMessage } from "./panel.js";
 import { isTyping, PointerInput, ZOOM_STEP } from "./pointer.js";
 import { dropLabel, renameLabel } from "./relabel.js";
+import { fromApiGeometry, geometryKey, outline } from "./shapes.js";
 import { actionFor, titleFor } from "./shortcuts.js";
 import { Viewport } from "./viewport.js";
 
 const TOOL_KEY = "labeling.tool";
-const TOOLS = ["select", "polygon", "extreme"];
+const TOOLS = ["select", "polygon", "box", "extreme"];
+// What changes the objects: none of it while the image is read-only (locked, or a revision shown).
+const EDITS = new Set(["tool-polygon", "tool-box", "tool-extreme", "finish", "undo", "redo", "reset-shape", "delete-selected",
+  "delete-all", "relabel", "save"]);
 const CLOSE_PX = 8; // how near (in screen pixels) to the first point a click closes the polygon
 
 const page = pageData();
@@ -28,11 +36,13 @@ const state = {
   width: 0,
   height: 0,
   labels: page.labels,
-  objects: [], // {id, label, points, source}
+  objects: [], // {id, label, shape, points, radius (a circle's), source, and the ATTRIBUTES}
   selected: -1,
   hidden: false, // every object hidden (H)
   hiddenObjects: new WeakSet(), // objects hidden one by one from the list (a view setting, never saved)
-  tool: TOOLS.includes(localStorage.getItem(TOOL_KEY)) ? localStorage.getItem(TOOL_KEY) : "polygon",
+  tool: page.locked ? "select" : TOOLS.includes(localStorage.getItem(TOOL_KEY)) ? localStorage.getItem(TOOL_KEY) : "polygon",
+  locked: page.locked, // why this viewer may not change the image (the server's word), or null
+  preview: null, // a revision of the History panel shown instead of the objects: {revision, objects}
   modifier: false, // Shift held: a drawing tool edits as the Select tool does
   draft: [], // the polygon's points, or the extreme points, clicked so far
   pending: null, // a finished shape waiting for its label
@@ -47,8 +57,16 @@ const state = {
 };
 
 const chooser = new LabelChooser($("label-chooser"), addLabel);
+const attributes = new Attributes({ change, say: showMessage });
+let autosave = null; // made below, once saving is defined
 const filmstrip = new Filmstrip(page, { go: leave, showMessage });
 const labelManager = new LabelManager(page.datasetId, { onChange: labelsChanged });
+const review = new Review(page.review, page.locked, {
+  labeled: () => state.objects.length > 0, save: () => save(), done: moveOn, say: showMessage,
+});
+const revisions = new Revisions(page.sampleId, {
+  show: showRevision, restored: adoptRestored, save: () => save(), current: () => state.revision, say: showMessage,
+});
 
 // --- the objects, as the API wants them ---
 
@@ -56,30 +74,38 @@ const labelManager = new LabelManager(page.datasetId, { onChange: labelsChanged 
 // every field (the server may know fields this page does not).
 let received = new Map();
 
+const attributesOf = (o) => Object.fromEntries(ATTRIBUTES.map((name) => [name, structuredClone(o[name])]));
 const fromApi = (o) => ({
-  id: o.id, label: o.label, points: geo.openPolygon(structuredClone(o.points)), source: o.source,
+  id: o.id, label: o.label, ...fromApiGeometry(o), source: o.source, ...attributesOf(o), parts: o.parts ?? [],
   createdBy: o.created_by, createdAt: o.created_at, updatedBy: o.updated_by, updatedAt: o.updated_at,
 });
 const unchanged = (o, raw) =>
-  raw.label === o.label && raw.source === o.source && JSON.stringify(geo.openPolygon(raw.points)) === JSON.stringify(o.points);
+  raw.label === o.label && raw.source === o.source && geometryKey(raw) === geometryKey(o) &&
+  JSON.stringify(attributesOf(raw)) === JSON.stringify(attributesOf(o));
+// An object left as it came goes back exactly as it came; a changed one with its shape and every attribute.
 const toApi = (o) => {
   const raw = o.id == null ? undefined : received.get(o.id);
-  return raw && unchanged(o, raw) ? raw : { id: o.id ?? null, label: o.label, points: o.points.map(geo.roundPoint), source: o.source };
+  if (raw && unchanged(o, raw)) return raw;
+  const radius = o.shape === "circle" ? { radius: Math.round(o.radius * 100) / 100 } : {};
+  return { id: o.id ?? null, label: o.label, shape: o.shape, points: o.points.map(geo.roundPoint), ...radius, source: o.source, ...attributesOf(o) };
 };
 const snapshot = () => JSON.stringify(state.objects.map(toApi));
-// The selected object as last saved (null for one drawn since), for "Reset shape".
+// The selected object's geometry as last saved (null for one drawn since), for "Reset shape".
 const savedShape = (object) => {
   const saved = object?.id == null ? null : JSON.parse(state.savedJson).find((o) => o.id === object.id);
-  return saved ? { ...saved, points: geo.openPolygon(saved.points) } : null;
+  return saved ? fromApiGeometry(saved) : null;
 };
 const canReset = (object) => {
   const saved = savedShape(object);
-  return saved !== null && JSON.stringify(saved.points) !== JSON.stringify(geo.openPolygon(toApi(object).points));
+  return saved !== null && geometryKey(saved) !== geometryKey(object);
 };
 const isDirty = () => snapshot() !== state.savedJson;
 
-// Apply a change to the objects as one undoable step.
+const readOnly = () => Boolean(state.locked || state.preview);
+
+// Apply a change to the objects as one undoable step (none while read-only).
 function change(mutate) {
+  if (readOnly()) return;
   const before = structuredClone(state.objects);
   mutate();
   if (JSON.stringify(before) !== JSON.stringify(state.objects)) history.record(before);
@@ -106,17 +132,25 @@ function drawNow() {
   frame = 0;
   render(canvas, view, state);
   Object.assign(canvas.dataset, { scale: view.scale, offsetX: view.offsetX, offsetY: view.offsetY });
+  canvas.dataset.shown = state.preview ? `revision ${state.preview.revision}` : "current";
 }
 
 function refresh() {
   renderObjectList(state);
+  attributes.show(state.objects[state.selected] ?? null);
   renderStatus(state, { dirty: isDirty(), saveState, key: page.key });
+  const edit = !readOnly();
   renderToolbar(state, {
-    undo: history.canUndo, redo: history.canRedo, "delete-selected": state.selected >= 0,
-    "reset-shape": canReset(state.objects[state.selected]),
-    "delete-all": state.objects.length > 0, prev: Boolean(filmstrip.prevUrl), next: Boolean(filmstrip.nextUrl),
+    undo: edit && history.canUndo, redo: edit && history.canRedo, "delete-selected": edit && state.selected >= 0,
+    "reset-shape": edit && canReset(state.objects[state.selected]),
+    "delete-all": edit && state.objects.length > 0, prev: Boolean(filmstrip.prevUrl), next: Boolean(filmstrip.nextUrl),
+    "tool-polygon": edit, "tool-box": edit, "tool-extreme": edit, save: edit,
   });
+  for (const field of document.querySelectorAll("#object-editor select, #attributes input, #attributes button")) field.disabled = !edit;
+  document.body.classList.toggle("read-only", !edit);
+  review.render();
   redraw();
+  autosave?.changed();
 }
 
 // --- canvas size and zoom ---
@@ -147,6 +181,7 @@ function zoom(factor, at) {
 // --- tools ---
 
 function setTool(tool) {
+  if (readOnly() && tool !== "select") return;
   cancelDraft();
   state.tool = tool;
   localStorage.setItem(TOOL_KEY, tool);
@@ -175,23 +210,45 @@ function finishPolygon() {
   const points = geo.withoutRepeats(state.draft);
   state.draft = [];
   if (points.length < 3) return refresh();
-  askLabel(points, "manual");
+  askLabel({ shape: "polygon", points }, "manual");
 }
 
+// A box dragged with the Box tool; one smaller than a pixel either way is dropped.
+function finishBox() {
+  const [[x0, y0], [x1, y1]] = state.draft.length === 2 ? state.draft : [[0, 0], [0, 0]];
+  state.draft = [];
+  if (Math.abs(x1 - x0) < 1 || Math.abs(y1 - y0) < 1) return refresh();
+  askLabel({ shape: "bndbox", points: [[Math.min(x0, x1), Math.min(y0, y1)], [Math.max(x0, x1), Math.max(y0, y1)]] }, "manual");
+}
+
+const NEW_ATTRIBUTES = { pose: "Unspecified", truncated: false, occluded: false, difficult: false, confidence: null, properties: {} };
+
 // A finished shape waits for its label (the chooser opens beside it); a cancelled chooser drops it.
-async function askLabel(points, source) {
-  state.pending = { points, source };
+async function askLabel(geometry, source) {
+  state.pending = { ...geometry, source };
   refresh();
-  const label = await chooser.open(state.labels, state.lastLabel, screenBox(points));
+  const label = await chooser.open(state.labels, state.lastLabel, screenBox(outline(geometry)));
   state.pending = null;
   if (label) {
     rememberLabel(label);
     change(() => {
-      state.objects.push({ id: null, label, points, source });
+      state.objects.push({ id: null, label, ...geometry, source, ...structuredClone(NEW_ATTRIBUTES), parts: [] });
       state.selected = state.objects.length - 1;
     });
   }
   refresh();
+  canvas.focus();
+}
+
+// L: choose another label for the selected object with the chooser, beside it.
+async function chooseLabel() {
+  const object = state.objects[state.selected];
+  if (!object || chooser.isOpen) return;
+  const label = await chooser.open(state.labels, object.label, screenBox(outline(object)));
+  if (label && label !== object.label) {
+    rememberLabel(label);
+    change(() => (object.label = label));
+  }
   canvas.focus();
 }
 
@@ -243,7 +300,7 @@ async function inferOutline() {
     const polygon = largest(result.polygons || []);
     if (!polygon) throw new ApiError(200, { message: "the model found no outline around these points; try again or draw a polygon." });
     state.draft = [];
-    askLabel(polygon.map((p) => geo.clampPoint(p, state.width, state.height)), "extreme_points");
+    askLabel({ shape: "polygon", points: polygon.map((p) => geo.clampPoint(p, state.width, state.height)) }, "extreme_points");
   } catch (err) {
     if (err.name !== "AbortError") showMessage(`Extreme points failed: ${err.message}`);
     state.draft = [];
@@ -277,8 +334,48 @@ $("objects").addEventListener("click", (event) => {
     if (state.selected === index) state.selected = -1; // a hidden object cannot be edited
     refresh();
   } else {
-    state.hiddenObjects.delete(state.objects[index]); // choosing a hidden object shows it again
-    state.selected = index;
+    select(index); // choosing a hidden object shows it again
+  }
+});
+
+// A focused row of the list: Enter selects it (Delete and the other keys work as anywhere).
+$("objects").addEventListener("keydown", (event) => {
+  const item = event.target.closest("li[data-index]");
+  if (item && event.target === item && event.key === "Enter") {
+    event.preventDefault();
+    select(Number(item.dataset.index));
+  }
+});
+
+// Select an object (a hidden one is shown again) and bring it into the list's view.
+function select(index) {
+  state.hiddenObjects.delete(state.objects[index]);
+  state.selected = index;
+  refresh();
+  $("objects").querySelector(`li[data-index="${index}"]`)?.scrollIntoView({ block: "nearest" });
+}
+
+// Tab, Shift+Tab, ] and [: the next or previous object; from the last (first) one Tab leaves the
+// canvas as usual, so the keys never trap the focus. True when an object was selected.
+function cycleObjects(step, wrap = true) {
+  const count = state.objects.length;
+  if (!count || state.draft.length || state.pending) return false;
+  let next = state.selected < 0 ? (step > 0 ? 0 : count - 1) : state.selected + step;
+  if (next < 0 || next >= count) {
+    if (!wrap) return false;
+    next = (next + count) % count;
+  }
+  select(next);
+  const inList = document.activeElement?.closest?.("#objects");
+  if (inList) $("objects").querySelector(`li[data-index="${next}"]`)?.focus();
+  return true;
+}
+
+canvas.addEventListener("keydown", (event) => {
+  if (event.key !== "Tab" || event.ctrlKey || event.altKey || event.metaKey || chooser.isOpen) return;
+  if (cycleObjects(event.shiftKey ? -1 : 1, false)) event.preventDefault();
+  else {
+    state.selected = -1;
     refresh();
   }
 });
@@ -340,6 +437,7 @@ async function doSave(overwrite) {
     saveState = "idle";
     hideConflict();
     showMessage("");
+    revisions.changed();
     return true;
   } catch (err) {
     saveState = "failed";
@@ -357,7 +455,7 @@ async function showConflict(body) {
   const who = current.saved_by ?? "someone";
   $("conflict-text").textContent =
     `${who} saved this image at ${formatTime(current.saved_at)} (revision ${current.revision}) while you were editing. ` +
-    "Your changes are not saved.";
+    "Your changes are not saved. Either way nothing is lost: their version stays in History (below), where it can be restored.";
   $("conflict").hidden = false;
 }
 
@@ -379,6 +477,31 @@ $("conflict-reload").addEventListener("click", () => {
 
 $("conflict-overwrite").addEventListener("click", () => save(true));
 
+// A revision of the History panel shown on the image (null: the objects again); read-only meanwhile.
+function showRevision(rev) {
+  cancelDraft();
+  state.preview = rev ? { revision: rev.revision, objects: rev.objects.map(fromApi) } : null;
+  if (rev) state.selected = -1;
+  refresh();
+}
+
+// A restored revision is the current one now: its objects are the page's, as saved.
+function adoptRestored(annotation) {
+  history.record(state.objects);
+  adopt(annotation);
+  state.selected = -1;
+  filmstrip.markLabeled(state.objects.length > 0);
+  refresh();
+}
+
+// After a submit or a review: on to the next image of the list, or this one again, as it is now.
+function moveOn() {
+  leaving = true;
+  const next = filmstrip.nextUrl;
+  if (next) location.href = next;
+  else location.reload();
+}
+
 async function leave(url) {
   if (!url) return;
   cancelDraft();
@@ -389,8 +512,13 @@ async function leave(url) {
 }
 
 let leaving = false;
-window.addEventListener("beforeunload", (event) => {
-  if (!leaving && isDirty()) event.preventDefault();
+autosave = new Autosave($("autosave"), {
+  dirty: () => !leaving && isDirty() && !saving,
+  idle: () => !pointer.drag && !state.draft.length && !state.pending && !chooser.isOpen,
+  blocked: () => Boolean(state.conflict) || saveState === "failed" || Boolean(state.locked), // the labeler decides first
+  save: () => save(),
+  body: () => ({ revision: state.revision, objects: state.objects.map(toApi) }),
+  path: `/samples/${page.sampleId}/annotation`,
 });
 
 $("back-link").addEventListener("click", (event) => {
@@ -403,6 +531,7 @@ $("back-link").addEventListener("click", (event) => {
 const actions = {
   "tool-select": () => setTool("select"),
   "tool-polygon": () => setTool("polygon"),
+  "tool-box": () => setTool("box"),
   "tool-extreme": () => setTool("extreme"),
   finish: () => state.tool === "polygon" && finishPolygon(),
   cancel: () => {
@@ -428,7 +557,7 @@ const actions = {
   "reset-shape": () => {
     const object = state.objects[state.selected];
     if (!canReset(object)) return;
-    change(() => (object.points = savedShape(object).points.map((p) => [...p])));
+    change(() => Object.assign(object, savedShape(object)));
   },
   fullscreen: () => {
     if (document.fullscreenElement) document.exitFullscreen();
@@ -447,6 +576,9 @@ const actions = {
       state.selected = -1;
     });
   },
+  "next-object": () => cycleObjects(1),
+  "prev-object": () => cycleObjects(-1),
+  relabel: () => chooseLabel(),
   prev: () => leave(filmstrip.prevUrl),
   next: () => leave(filmstrip.nextUrl),
   save: () => save(),
@@ -455,7 +587,12 @@ const actions = {
 
 for (const button of document.querySelectorAll("[data-action]")) {
   button.title = titleFor(button.dataset.action) ?? button.textContent.trim();
-  button.addEventListener("click", () => actions[button.dataset.action]());
+  button.addEventListener("click", () => act(button.dataset.action));
+}
+
+function act(action) {
+  if (readOnly() && EDITS.has(action)) return;
+  actions[action]();
 }
 
 document.addEventListener("keydown", (event) => {
@@ -468,12 +605,12 @@ document.addEventListener("keydown", (event) => {
   const action = actionFor(event);
   if (!action) return;
   event.preventDefault();
-  actions[action]();
+  act(action);
 });
 
-new PointerInput(canvas, {
-  state, view, history, change, refresh, redraw, addDraftPoint, finishPolygon, zoom, showMessage,
-  busy: () => chooser.isOpen || state.inference !== null,
+const pointer = new PointerInput(canvas, {
+  state, view, history, change, refresh, redraw, addDraftPoint, finishPolygon, finishBox, zoom, showMessage,
+  busy: () => chooser.isOpen || state.inference !== null, readOnly,
 });
 
 initLayout($("stage"), () => {

@@ -1,5 +1,6 @@
 // The parts of the page around the canvas, drawn from the editor's state: the object list, the
 // save status, the toolbar's state, the hint line, messages and the shortcut list.
+import { describe } from "./shapes.js";
 import { SHORTCUTS } from "./shortcuts.js";
 
 const $ = (id) => document.getElementById(id);
@@ -7,8 +8,15 @@ const FALLBACK_COLOR = "#9aa4b1";
 
 export const colorOf = (labels, name) => labels.find((l) => l.name === name)?.color ?? FALLBACK_COLOR;
 
+// The rows are made anew each time: a row (or a button in it) that had the focus gets it back.
 export function renderObjectList(state) {
+  const focused = document.activeElement?.closest?.("#objects li[data-index]");
+  const focusedClass = focused && document.activeElement !== focused ? document.activeElement.className : null;
   $("objects").replaceChildren(...state.objects.map((object, i) => objectItem(state, object, i)));
+  if (focused) {
+    const row = $("objects").querySelector(`li[data-index="${focused.dataset.index}"]`) ?? $("objects").lastElementChild;
+    (focusedClass && row?.querySelector(`[class="${focusedClass}"]`) || row)?.focus();
+  }
   $("object-count").textContent = `(${state.objects.length})`;
   const selected = state.objects[state.selected];
   $("object-editor").hidden = !selected;
@@ -20,6 +28,8 @@ export function renderObjectList(state) {
 function objectItem(state, object, index) {
   const item = document.createElement("li");
   item.dataset.index = index;
+  item.tabIndex = 0; // reachable with Tab; Enter selects it
+  if (index === state.selected) item.setAttribute("aria-current", "true");
   const hidden = state.hiddenObjects.has(object);
   item.className = [index === state.selected ? "selected" : "", hidden ? "is-hidden" : ""].join(" ").trim();
   const swatch = document.createElement("span");
@@ -31,8 +41,9 @@ function objectItem(state, object, index) {
   name.title = object.label; // a long label is cut short with an ellipsis: the row keeps one line
   const meta = document.createElement("span");
   meta.className = "muted small";
-  meta.textContent = `${object.points.length} pts${object.source === "extreme_points" ? " · extreme points" : ""}`;
+  meta.textContent = `${describe(object)}${object.source === "extreme_points" ? " · extreme points" : ""}`;
   item.title = authorship(object);
+  item.setAttribute("aria-label", `Object ${index + 1}: ${object.label}, ${describe(object)}`);
   const toggle = document.createElement("button");
   toggle.type = "button";
   toggle.className = "link toggle-object";
@@ -47,7 +58,14 @@ function objectItem(state, object, index) {
   remove.setAttribute("aria-label", `Delete object ${index + 1}`);
   remove.textContent = "✕";
   item.append(swatch, name, meta, toggle, remove);
+  if (object.id != null) item.append(Object.assign(document.createElement("span"), { className: "object-author", textContent: authors(object) }));
   return item;
+}
+
+// Who made the object, and who changed it last when someone else did: "alice", "alice · bob".
+function authors({ createdBy, updatedBy }) {
+  const made = createdBy ?? "import";
+  return updatedBy && updatedBy !== made ? `${made} · changed by ${updatedBy}` : made;
 }
 
 function authorship({ id, createdBy, createdAt, updatedBy, updatedAt }) {
@@ -88,16 +106,19 @@ export function renderToolbar(state, enabled) {
 }
 
 function hint(state) {
+  if (state.preview) return "A revision from History, read-only: “Back to current” shows the objects again; drag to pan, the wheel zooms.";
+  if (state.locked) return "Read-only: click an object to see it; drag to pan, the wheel zooms.";
   if (state.inference) return "Inferring the outline from the four points…";
   if (state.tool === "polygon") {
     return state.draft.length
       ? `Polygon: ${state.draft.length} point(s). Click the first point or press Enter to close; Esc cancels.`
       : `Polygon: click points along the outline.${editHint(state)}`;
   }
+  if (state.tool === "box") return `Box: drag from one corner to the opposite one.${editHint(state)}`;
   if (state.tool === "extreme") {
     return `Extreme points: click the top, bottom, leftmost and rightmost points of the object (${state.draft.length} of 4).${editHint(state)}`;
   }
-  return "Select: click an object to select it; drag it or its vertices; drag empty space to pan.";
+  return "Select: click an object (or Tab, [ ]) to select it; drag it, its corners, edges or vertices; drag empty space to pan.";
 }
 
 // With a drawing tool, how to edit an existing object instead (the tool places points everywhere).

@@ -1,4 +1,5 @@
-// Drawing the image, the objects and the shape being drawn onto the canvas.
+// Drawing the image, the objects (each as its own shape) and the shape being drawn onto the canvas.
+import { handles, isFilled, isOpen, outline } from "./shapes.js";
 
 const HANDLE = 4;
 const FALLBACK_COLOR = "#9aa4b1";
@@ -33,26 +34,66 @@ function drawHandles(ctx, view, points, color, first = -1) {
   }
 }
 
-// `handles`: the selected object while it can be edited (the Select tool, or Shift held).
-function drawObject(ctx, view, points, color, selected, handles) {
-  tracePath(ctx, view, points, true);
-  ctx.fillStyle = hexToRgba(color, selected ? 0.4 : 0.25);
-  ctx.fill();
+const POINT_PX = 5; // a point object's radius on the screen
+
+// Trace an object's outline as its shape: a closed polygon or box, an open line, a circle, a point.
+function traceObject(ctx, view, object) {
+  if (object.shape === "circle" || object.shape === "point") {
+    const [sx, sy] = view.toScreen(...object.points[0]);
+    ctx.beginPath();
+    ctx.arc(sx, sy, object.shape === "point" ? POINT_PX : object.radius * view.scale, 0, 2 * Math.PI);
+    return;
+  }
+  tracePath(ctx, view, outline(object), !isOpen(object));
+}
+
+// `editable`: the selected object while it can be edited (the Select tool, or Shift held).
+function drawObject(ctx, view, object, color, selected, editable) {
+  traceObject(ctx, view, object);
+  if (isFilled(object) || object.shape === "point") {
+    ctx.fillStyle = object.shape === "point" ? color : hexToRgba(color, selected ? 0.4 : 0.25);
+    ctx.fill();
+  }
+  if (object.shape === "point" || isOpen(object)) { // a dark edge keeps thin shapes visible on any image
+    ctx.strokeStyle = "rgba(0, 0, 0, 0.6)";
+    ctx.lineWidth = selected ? 6 : 5;
+    ctx.stroke();
+  }
   ctx.strokeStyle = color;
   ctx.lineWidth = selected ? 3 : 2;
+  if (object.shape === "dashed") ctx.setLineDash([10, 6]);
   ctx.stroke();
-  if (handles) drawHandles(ctx, view, points, color);
+  ctx.setLineDash([]);
+  if (editable) drawHandles(ctx, view, handles(object), color);
 }
 
 // A shape waiting for its label: a thin outline and its fill, nothing on the vertices, so the
 // result can be judged before it is accepted.
-function drawPending(ctx, view, points) {
-  tracePath(ctx, view, points, true);
+function drawPending(ctx, view, object) {
+  traceObject(ctx, view, object);
   ctx.fillStyle = hexToRgba(PENDING_COLOR, 0.2);
   ctx.fill();
   ctx.strokeStyle = PENDING_COLOR;
   ctx.lineWidth = 1.5;
   ctx.stroke();
+}
+
+// An object of a revision shown from the History panel: a dashed outline over a dark edge, a
+// light fill, so it never passes for an object that can be edited.
+function drawRevisionObject(ctx, view, object, color) {
+  traceObject(ctx, view, object);
+  if (isFilled(object) || object.shape === "point") {
+    ctx.fillStyle = hexToRgba(color, 0.15);
+    ctx.fill();
+  }
+  ctx.strokeStyle = "rgba(0, 0, 0, 0.7)";
+  ctx.lineWidth = 4;
+  ctx.stroke();
+  ctx.strokeStyle = color;
+  ctx.lineWidth = 2;
+  ctx.setLineDash([6, 4]);
+  ctx.stroke();
+  ctx.setLineDash([]);
 }
 
 function drawCross(ctx, view, [x, y], color) {
@@ -78,6 +119,11 @@ function drawDraft(ctx, view, state) {
     for (const p of draft) drawCross(ctx, view, p, "#ff3b6b");
     return;
   }
+  if (tool === "box") {
+    if (draft.length < 2) return;
+    drawPending(ctx, view, { shape: "bndbox", points: draft });
+    return;
+  }
   const points = pointer ? [...draft, pointer] : draft;
   tracePath(ctx, view, points, false);
   ctx.strokeStyle = "#fff";
@@ -92,7 +138,8 @@ function drawDraft(ctx, view, state) {
 }
 
 // Redraw everything: image, objects (unless hidden, all or one by one), the selected object's
-// vertices when it can be edited, the shape waiting for its label, the draft.
+// vertices when it can be edited, the shape waiting for its label, the draft; or, with a revision
+// shown (`state.preview`), the image and that revision's objects only.
 export function render(canvas, view, state) {
   const ctx = canvas.getContext("2d");
   const dpr = window.devicePixelRatio || 1;
@@ -105,13 +152,17 @@ export function render(canvas, view, state) {
   ctx.drawImage(state.image, 0, 0, state.width, state.height);
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   const colors = new Map(state.labels.map((l) => [l.name, l.color]));
-  const editable = state.tool === "select" || (state.modifier && !state.draft.length);
+  const editable = !state.locked && (state.tool === "select" || (state.modifier && !state.draft.length));
+  if (state.preview) {
+    for (const o of state.preview.objects) drawRevisionObject(ctx, view, o, colors.get(o.label) ?? FALLBACK_COLOR);
+    return;
+  }
   if (!state.hidden) {
     state.objects.forEach((o, i) => {
       const selected = i === state.selected;
-      if (!state.hiddenObjects.has(o)) drawObject(ctx, view, o.points, colors.get(o.label) ?? FALLBACK_COLOR, selected, selected && editable);
+      if (!state.hiddenObjects.has(o)) drawObject(ctx, view, o, colors.get(o.label) ?? FALLBACK_COLOR, selected, selected && editable);
     });
   }
-  if (state.pending) drawPending(ctx, view, state.pending.points);
+  if (state.pending) drawPending(ctx, view, state.pending);
   drawDraft(ctx, view, state);
 }

@@ -4,6 +4,7 @@
 export const SHORTCUTS = [
   { action: "tool-select", name: "Select and edit", keys: ["V"] },
   { action: "tool-polygon", name: "Polygon", keys: ["P"] },
+  { action: "tool-box", name: "Box", keys: ["B"] },
   { action: "tool-extreme", name: "Extreme points", keys: ["E"] },
   { action: "finish", name: "Close the polygon", keys: ["Enter"] },
   { action: "cancel", name: "Cancel the shape being drawn, or deselect", keys: ["Esc"] },
@@ -15,6 +16,9 @@ export const SHORTCUTS = [
   { action: "fullscreen", name: "Full screen on or off", keys: ["Shift+F"] },
   { action: "toggle-objects", name: "Show or hide objects", keys: ["H"] },
   { action: "reset-shape", name: "Reset the selected shape to its saved outline", keys: ["R"] },
+  { action: "next-object", name: "Select the next object (Tab on the canvas too)", keys: ["]"] },
+  { action: "prev-object", name: "Select the previous object (Shift+Tab on the canvas too)", keys: ["["] },
+  { action: "relabel", name: "Choose the selected object's label", keys: ["L"] },
   { action: "delete-selected", name: "Delete the selected object", keys: ["Delete", "Backspace"] },
   { action: "delete-all", name: "Delete all objects", keys: ["Shift+Delete"] },
   { action: "prev", name: "Previous image (saves first)", keys: ["D", "S"] }, // D and F as in CVAT; S as before
