@@ -3,7 +3,10 @@
 Starts the worker under gunicorn on a free port, then measures end-to-end latency (p50/p95)
 of `POST /v1/extreme-points` for a 640x480 JPEG sent as base64, one request at a time, and
 the throughput with 8 concurrent clients; for both it prints the p50/p95 of each stage the
-worker reports in `timings_ms`. The worker runs with its defaults; WORKER_* variables
+worker reports in `timings_ms`. Each four-point request moves the points by a hundredth of a
+pixel, so none is answered from the worker's cache. Then, one at a time: correction clicks (five per
+object, each request adding one, as a person does: the four-point answer is reused and the click
+head runs once) and box prompts (`POST /v1/box`, each box new). The worker runs with its defaults; WORKER_* variables
 set for this command change them (e.g. `WORKER_REFINE=false make bench-inference`).
 """
 
@@ -49,7 +52,7 @@ def start_worker(port: int, log) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "inference_worker"], env=env, stdout=log, stderr=log)
 
 
-def wait_ready(base: str, timeout: float = 60) -> None:
+def wait_ready(base: str, timeout: float = 180) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -72,17 +75,45 @@ def one_request(session: requests.Session, url: str, body: dict) -> Sample:
     return (time.perf_counter() - started) * 1000, response.json().get("timings_ms", {})
 
 
+def moved(body: dict, i: int) -> dict:
+    """Return the body with its points moved by i hundredths of a pixel: a request the cache has not seen."""
+    return {**body, "points": [[x + 0.01 * i, y] for x, y in body["points"]]}
+
+
 def latency(url: str, body: dict, count: int) -> list[Sample]:
     with requests.Session() as session:
-        for _ in range(5):
-            one_request(session, url, body)  # warm-up: first passes allocate and tune kernels
-        return [one_request(session, url, body) for _ in range(count)]
+        for i in range(5):
+            one_request(session, url, moved(body, 10_000 + i))  # warm-up: first passes allocate and tune kernels
+        return [one_request(session, url, moved(body, i)) for i in range(count)]
+
+
+def correction_latency(url: str, body: dict, count: int, per_object: int = 5) -> list[Sample]:
+    """Time correction clicks as a person makes them: on each object (the points moved, so a new
+    one) the four points first (not timed), then `per_object` clicks, each request adding one."""
+    rng = np.random.default_rng(1)
+    samples: list[Sample] = []
+    with requests.Session() as session:
+        for start in range(0, count, per_object):
+            prompt = moved(body, 9_000 + start)
+            one_request(session, url, prompt)
+            clicks: list[list] = []
+            for _ in range(min(per_object, count - start)):
+                clicks.append([float(rng.uniform(200, 440)), float(rng.uniform(120, 360)), int(rng.integers(0, 2))])
+                samples.append(one_request(session, url, {**prompt, "clicks": list(clicks)}))
+    return samples
+
+
+def box_latency(base: str, image: dict, count: int) -> list[Sample]:
+    """Time box prompts, each box a new one (moved by whole pixels: the worker's first pass starts from
+    the middles of the box's pixel sides, so a sub-pixel move would find it cached)."""
+    with requests.Session() as session:
+        return [one_request(session, f"{base}/v1/box", {"image": image, "box": [150 + i, 75 + i % 3, 490 - i % 5, 405]}) for i in range(count)]
 
 
 def throughput(url: str, body: dict, clients: int, per_client: int) -> tuple[float, list[Sample]]:
-    def client(_):
+    def client(c):
         with requests.Session() as session:
-            return [one_request(session, url, body) for _ in range(per_client)]
+            return [one_request(session, url, moved(body, 1000 * (c + 1) + i)) for i in range(per_client)]
 
     started = time.perf_counter()
     with ThreadPoolExecutor(clients) as pool:
@@ -119,6 +150,8 @@ def main(argv: list[str] | None = None) -> None:
             url = f"{base}/v1/extreme-points"
             sequential = latency(url, body, args.requests)
             rate, loaded = throughput(url, body, args.clients, args.per_client)
+            corrections = correction_latency(url, body, args.requests)
+            boxes = box_latency(base, body["image"], args.requests // 2)
         finally:
             worker.terminate()
             worker.wait(15)
@@ -133,6 +166,10 @@ def main(argv: list[str] | None = None) -> None:
     print(f"throughput, {args.clients} concurrent clients, {len(loaded)} requests: {rate:.1f} requests/s "
           f"(p50 {percentile(loaded_times, 50):.1f} ms, p95 {percentile(loaded_times, 95):.1f} ms)")
     print(f"  stages, p50 / p95 ms: {stage_line(loaded)}")
+    for name, samples in (("correction click on the same object", corrections), ("box prompt", boxes)):
+        times = [t for t, _ in samples]
+        print(f"latency, {name}, 1 client, {len(times)} requests: p50 {percentile(times, 50):.1f} ms, p95 {percentile(times, 95):.1f} ms")
+        print(f"  stages, p50 / p95 ms: {stage_line(samples)}")
 
 
 if __name__ == "__main__":

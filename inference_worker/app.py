@@ -12,6 +12,7 @@ from inference_worker import errors, schemas
 from inference_worker.batcher import Batcher
 from inference_worker.config import Config
 from inference_worker.images import ImageLoader
+from inference_worker.peers import routes as peer_routes
 from inference_worker.predictor import Predictor, WeightsError
 from inference_worker.refine import RefineSettings
 from inference_worker.service import OutlineService, store_resolver
@@ -62,7 +63,8 @@ def _build_service(config: Config) -> OutlineService | None:
     except WeightsError as exc:
         log.error("model not loaded: %s", exc)
         return None
-    batcher = Batcher(predictor.inference, config.max_batch, config.max_wait_ms, config.max_queue).start()
+    predictor.warm_up()
+    batcher = Batcher(predictor.infer_batch, config.max_batch, config.max_wait_ms, config.max_queue).start()
     loader = ImageLoader(store_resolver(config), config.max_image_bytes, config.max_image_pixels, config.cache_entries, config.buckets)
     return OutlineService(predictor, batcher, loader, config.request_timeout_s)
 
@@ -82,6 +84,14 @@ def _register_routes(app: Flask) -> None:
         _authorize(app.config["WORKER"].token)
         body = _json_body()
         return jsonify(_service(app).outline(schemas.parse_outline_request(body)))
+
+    @app.post("/v1/box")
+    def box():
+        _authorize(app.config["WORKER"].token)
+        body = _json_body()
+        return jsonify(_service(app).outline(schemas.parse_box_request(body)))
+
+    peer_routes.register(app, lambda: _service(app), lambda: _authorize(app.config["WORKER"].token), _json_body)
 
     @app.get("/healthz")
     def healthz():
@@ -109,12 +119,17 @@ def _json_body() -> object:
 
 
 def _authorize(token: str) -> None:
-    """Refuse a predict request without the worker's bearer token (none configured: any request)."""
+    """Refuse a predict request without the worker's token (none configured: any request): as a
+    bearer token, or as the password of HTTP Basic auth (what Label Studio sends to an ML backend)."""
     if not token:
         return
     scheme, _, sent = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "basic" and request.authorization is not None:
+        sent = request.authorization.password or ""
+    elif scheme.lower() != "bearer":
+        sent = ""
     # compare_digest takes as long for a near miss as for a far one: the token cannot be guessed by timing.
-    if scheme.lower() != "bearer" or not hmac.compare_digest(sent.strip().encode(), token.encode()):
+    if not hmac.compare_digest(sent.strip().encode(), token.encode()):
         raise errors.Unauthorized("a valid bearer token is required (Authorization: Bearer <WORKER_TOKEN>)")
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 
 from inference_worker.network import Ensemble, ExtremePointNet, networks_of
-from inference_worker.predictor import DEFAULT_WEIGHTS, from_blob, sha256_of, verify_sha256
+from inference_worker.predictor import DEFAULT_WEIGHTS, click_weights_for, from_blob, sha256_of, verify_sha256
 from inference_worker.preprocess import INPUT_SIZE
 
 
@@ -35,6 +35,21 @@ def write_weights(
     else:
         blob["state_dict"] = _tensors(model, fp16)
     out.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(blob, out)
+    digest = sha256_of(out)
+    out.with_suffix(out.suffix + ".sha256").write_text(f"{digest}  {out.name}\n")
+    return digest
+
+
+def write_click_head(checkpoint: Path, out: Path, version: str) -> str:
+    """Write a train_clicks checkpoint's head (fp16) beside its base weights, with its sha256; return the sha256.
+
+    The head keeps the sha256 of the base weights it was trained on: the predictor refuses it with any others."""
+    state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    blob = {
+        "name": "clicks", "version": version, "base_sha256": state["base_sha256"], "step": state["step"], "val_iou_after_clicks": state["val"],
+        "state_dict": {k: v.half().clone() for k, v in state["head"].items()},
+    }
     torch.save(blob, out)
     digest = sha256_of(out)
     out.with_suffix(out.suffix + ".sha256").write_text(f"{digest}  {out.name}\n")
@@ -67,7 +82,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--version", default="1")
     parser.add_argument("--input-size", type=int, help="crop side to serve at (default: the first source's)")
     parser.add_argument("--fp32", action="store_true", help="keep fp32 instead of fp16")
+    parser.add_argument("--click-head", action="store_true", help="the source is a train_clicks checkpoint: write its head beside --out's weights")
     args = parser.parse_args(argv)
+    if args.click_head:
+        out = click_weights_for(args.out)
+        print(f"wrote {out}, sha256 {write_click_head(args.sources[0], out, args.version)}")
+        return
     loaded = [load_source(path) for path in args.sources]
     if len(loaded) == 1:
         model, meta = loaded[0]

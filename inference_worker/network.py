@@ -129,6 +129,10 @@ class FPNDecoder(nn.Module):
         self.head = nn.Conv2d(FINE_CHANNELS, 1, 1)
 
     def forward(self, features: list[torch.Tensor]) -> torch.Tensor:
+        return self.head(self.fine_features(features))
+
+    def fine_features(self, features: list[torch.Tensor]) -> torch.Tensor:
+        """Return the fine stage's output at stride 2, the last features before the 1x1 head."""
         fine, *coarse = features
         p = self.laterals[-1](coarse[-1])
         for i in range(len(coarse) - 2, -1, -1):
@@ -136,7 +140,7 @@ class FPNDecoder(nn.Module):
             p = F.interpolate(p, size=lateral.shape[-2:], mode="bilinear", align_corners=False)
             p = self.smooth[i](p + lateral)
         p = F.interpolate(p, size=fine.shape[-2:], mode="bilinear", align_corners=False)
-        return self.head(self.fine(torch.cat([p, fine], dim=1)))
+        return self.fine(torch.cat([p, fine], dim=1))
 
 
 class ExtremePointNet(nn.Module):
@@ -149,8 +153,13 @@ class ExtremePointNet(nn.Module):
         self.decoder = FPNDecoder(self.encoder.skip_channels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        logits = self.decoder(self.encoder(x))
-        return F.interpolate(logits, size=x.shape[-2:], mode="bilinear", align_corners=False)
+        return self.forward_with_features(x)[0]
+
+    def forward_with_features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Return the mask logits at the input's size and the decoder's fine features (stride 2)."""
+        fine = self.decoder.fine_features(self.encoder(x))
+        logits = F.interpolate(self.decoder.head(fine), size=x.shape[-2:], mode="bilinear", align_corners=False)
+        return logits, fine
 
 
 class Ensemble(nn.Module):
@@ -169,6 +178,31 @@ class Ensemble(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.stack([member(x) for member in self.members]).mean(dim=0)
+
+
+class WithFeatures(nn.Module):
+    """The served model: the mask logits, and its networks' fine features at stride 4.
+
+    The correction-click head (`clicknet.py`) works on these features; returning them with the
+    logits lets the worker keep them for the next click on the same object instead of running
+    the encoder again.
+    """
+
+    def __init__(self, model: ExtremePointNet | Ensemble):
+        super().__init__()
+        self.model = model
+        self.variant = model.variant
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        outputs = [network.forward_with_features(x) for network in networks_of(self.model)]
+        logits = torch.stack([logit for logit, _ in outputs]).mean(dim=0)
+        features = torch.cat([F.avg_pool2d(fine, 2) for _, fine in outputs], dim=1)
+        return logits, features
+
+
+def feature_channels(model: ExtremePointNet | Ensemble) -> int:
+    """Return how many feature channels `WithFeatures(model)` gives."""
+    return FINE_CHANNELS * len(networks_of(model))
 
 
 def networks_of(model: ExtremePointNet | Ensemble) -> list[ExtremePointNet]:

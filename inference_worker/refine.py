@@ -25,6 +25,7 @@ class RefineSettings:
     sure_object: float = 0.9  # above this its "object" is kept as is
     iterations: int = 2
     max_pixels: int = 80_000  # the window is shrunk to at most this many pixels first
+    click_radius_px: int = 3  # a correction click fixes a disc of this radius (working pixels) as sure object or background
 
 
 def seeds(prob: np.ndarray, settings: RefineSettings) -> np.ndarray:
@@ -35,10 +36,11 @@ def seeds(prob: np.ndarray, settings: RefineSettings) -> np.ndarray:
     return labels
 
 
-def refine(image: np.ndarray, prob: np.ndarray, settings: RefineSettings = RefineSettings()) -> np.ndarray:
+def refine(image: np.ndarray, prob: np.ndarray, settings: RefineSettings = RefineSettings(), clicks: np.ndarray | None = None) -> np.ndarray:
     """Return the 0/1 mask of the object over the window, the network's `prob` refined on `image`.
 
-    `image` is the RGB window the probabilities cover (same height and width). When GrabCut
+    `image` is the RGB window the probabilities cover (same height and width); `clicks` (x, y,
+    1|0 in the window's pixels) are sure object or background, in the order made. When GrabCut
     has nothing to learn from (no sure object or no sure background pixels, or a window too
     small), the plain thresholded mask is returned.
     """
@@ -54,6 +56,9 @@ def refine(image: np.ndarray, prob: np.ndarray, settings: RefineSettings = Refin
         bgr = cv2.resize(bgr, size, interpolation=cv2.INTER_AREA)
         small_prob = cv2.resize(prob, size, interpolation=cv2.INTER_LINEAR)
     labels = seeds(small_prob, settings)
+    for x, y, positive in np.asarray(clicks if clicks is not None else np.zeros((0, 3)), dtype=np.float64).reshape(-1, 3):
+        centre = (int(round(x * scale)), int(round(y * scale)))
+        cv2.circle(labels, centre, settings.click_radius_px, cv2.GC_FGD if positive else cv2.GC_BGD, -1)
     if not (labels == cv2.GC_FGD).any() or not (labels == cv2.GC_BGD).any():
         return plain
     background, foreground = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)

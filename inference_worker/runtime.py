@@ -24,11 +24,12 @@ ONNX_OPSET = 17
 
 
 class Runner(Protocol):
-    """Run the network: (N, 4, H, W) float32 crops in, (N, 1, H, W) float32 logits out."""
+    """Run the network: (N, 4, H, W) float32 crops in, (N, 1, H, W) float32 logits out; a model
+    with several outputs (`network.WithFeatures`: logits and features) gives a tuple of them."""
 
     name: str
 
-    def __call__(self, inputs: np.ndarray) -> np.ndarray: ...
+    def __call__(self, inputs: np.ndarray) -> np.ndarray | tuple[np.ndarray, ...]: ...
 
 
 class TorchRunner:
@@ -40,9 +41,12 @@ class TorchRunner:
         self.model = model.to(device).eval()
         self.device = device
 
-    def __call__(self, inputs: np.ndarray) -> np.ndarray:
+    def __call__(self, inputs: np.ndarray) -> np.ndarray | tuple[np.ndarray, ...]:
         with torch.inference_mode():
-            return self.model(torch.from_numpy(np.ascontiguousarray(inputs)).to(self.device)).float().cpu().numpy()
+            out = self.model(torch.from_numpy(np.ascontiguousarray(inputs)).to(self.device))
+        if isinstance(out, tuple):
+            return tuple(o.float().cpu().numpy() for o in out)
+        return out.float().cpu().numpy()
 
 
 class OnnxRunner:
@@ -58,21 +62,25 @@ class OnnxRunner:
         options.inter_op_num_threads = 1
         self.session = onnxruntime.InferenceSession(export_onnx(model, sample_side), options, providers=["CPUExecutionProvider"])
 
-    def __call__(self, inputs: np.ndarray) -> np.ndarray:
-        return self.session.run(None, {"crops": np.ascontiguousarray(inputs, dtype=np.float32)})[0]
+    def __call__(self, inputs: np.ndarray) -> np.ndarray | tuple[np.ndarray, ...]:
+        outputs = self.session.run(None, {"crops": np.ascontiguousarray(inputs, dtype=np.float32)})
+        return outputs[0] if len(outputs) == 1 else tuple(outputs)
 
 
 def export_onnx(model: nn.Module, sample_side: int = 256) -> bytes:
-    """Return the model as an ONNX graph whose batch size and crop side are free."""
+    """Return the model as an ONNX graph whose batch size and crop side are free (one output, the
+    logits, or two: the logits and the features of `network.WithFeatures`)."""
     model = model.cpu().eval()
     sample = torch.zeros(1, IN_CHANNELS, sample_side, sample_side)
+    with torch.inference_mode():
+        names = ["logits", "features"] if isinstance(model(sample), tuple) else ["logits"]
     free = {0: "batch", 2: "height", 3: "width"}
     buffer = io.BytesIO()
     with warnings.catch_warnings():  # the TorchScript-based exporter announces its successor
         warnings.simplefilter("ignore")
         torch.onnx.export(
-            model, (sample,), buffer, input_names=["crops"], output_names=["logits"],
-            dynamic_axes={"crops": free, "logits": free}, opset_version=ONNX_OPSET, dynamo=False,
+            model, (sample,), buffer, input_names=["crops"], output_names=names,
+            dynamic_axes={"crops": free, **dict.fromkeys(names, free)}, opset_version=ONNX_OPSET, dynamo=False,
         )
     return buffer.getvalue()
 

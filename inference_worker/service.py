@@ -1,4 +1,5 @@
-"""The worker's one use case: an image and four extreme points in, the object's outline out."""
+"""The worker's one use case: an image and a prompt (four extreme points or a box, correction
+clicks) in, the object's outline out."""
 
 from __future__ import annotations
 
@@ -38,22 +39,35 @@ class OutlineService:
 
     def outline(self, request: schemas.OutlineRequest) -> dict:
         """Return the response body for one parsed request, and log where its time went."""
+        return self.answer(request)[2]
+
+    def answer(self, request: schemas.OutlineRequest) -> tuple[Prediction, tuple[int, ...], dict]:
+        """Return the prediction, the image's shape and the response body (the peers' adapters reshape them)."""
         timings = Timings()
         with Stopwatch() as total:
             image = self.load_image(request, timings)
-            schemas.check_points_inside(request.points, image.shape)
+            schemas.check_inside(request, image.shape)
             with Stopwatch() as inference:  # `inference_ms`: preprocess to postprocess, as before
-                pred = self.infer(image, request.points, timings)
-            bbox = pred.bbox or [float(v) for v in points_bbox(request.points)]
-        log.info("outline %s in %.1f ms: %s", request.image_uri or "inline image", total.ms, timings.describe())
-        return schemas.outline_response(pred.polygons, bbox, pred.score, self.predictor.name, inference.ms, timings.ms)
+                pred = self.infer(image, request, timings)
+            bbox = pred.bbox or self.fallback_bbox(request)
+        stages = " ".join(f"{name}={ms:.1f}" for name, ms in schemas.stage_timings(timings.ms).items())  # every stage, 0 if skipped
+        log.info("outline %s in %.1f ms: %s", request.image_uri or "inline image", total.ms, stages)
+        body = schemas.outline_response(pred.polygons, bbox, pred.score, self.predictor.name, inference.ms, timings.ms, pred.low_confidence)
+        return pred, image.shape, body
 
-    def infer(self, image: np.ndarray, points: np.ndarray, timings: Timings) -> Prediction:
-        """Preprocess here, run the network in a batch shared with other requests, postprocess here."""
-        with timings.stage("preprocess"):
-            inputs, boxes = self.predictor.preprocess([image], [points])
-        prob = self.batcher.submit(inputs[0], self.timeout_s, timings)
-        return self.predictor.postprocess(prob, boxes[0], image, timings)
+    def infer(self, image: np.ndarray, request: schemas.OutlineRequest, timings: Timings) -> Prediction:
+        """Preprocess here, run the networks in a batch shared with other requests (unless the
+        object's answer is cached), correct by the clicks and postprocess here."""
+        def forward(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            return self.batcher.submit(x, self.timeout_s, timings)
+
+        return self.predictor.outline(image, request.points, request.box, request.clicks, forward, timings)
+
+    @staticmethod
+    def fallback_bbox(request: schemas.OutlineRequest) -> list[float]:
+        """Return the prompt's own box, for an answer without any outline."""
+        box = points_bbox(request.points) if request.points is not None else request.box
+        return [float(v) for v in box]
 
 
 def store_resolver(config: Config) -> Callable[[ObjectURI], ObjectStore]:

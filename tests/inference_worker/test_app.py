@@ -43,7 +43,8 @@ def test_outline_by_base64(client, disc_b64):
     response = post(client, {"base64": disc_b64})
     assert response.status_code == 200
     body = response.get_json()
-    assert set(body) == {"polygons", "bbox", "score", "model", "inference_ms", "timings_ms"}
+    assert set(body) == {"polygons", "bbox", "score", "low_confidence", "model", "inference_ms", "timings_ms"}
+    assert body["low_confidence"] is False
     assert body["model"].startswith("dextr-lite0-lite2@")
     outline = np.array(body["polygons"][0])
     assert outline.shape[1] == 2 and len(outline) >= 8
@@ -53,6 +54,7 @@ def test_outline_by_base64(client, disc_b64):
 
 def test_the_answer_says_where_its_time_went(client, disc_b64, caplog):
     caplog.set_level(logging.INFO, logger="inference_worker")
+    client.application.extensions["outline_service"].predictor.memo.clear()  # the networks must run, not the cache
     started = time.perf_counter()
     response = post(client, {"base64": disc_b64})
     wall_ms = (time.perf_counter() - started) * 1000
@@ -268,3 +270,53 @@ def test_refinement_can_be_turned_off_and_the_outline_still_comes(weights_path, 
     response = client.post("/v1/extreme-points", json={"image": {"base64": encode_base64(disc_image()[0])}, "points": POINTS})
     assert response.status_code == 200 and response.get_json()["polygons"]
     assert set(response.get_json()["timings_ms"]) == set(STAGES)  # "refine" is then the threshold
+
+
+def test_a_box_outlines_the_object_in_it(client, disc_b64):
+    response = client.post("/v1/box", json={"image": {"base64": disc_b64}, "box": [215, 135, 425, 345]})
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert all(abs(a - b) < 8 for a, b in zip(body["bbox"], [220, 140, 420, 340])) and body["low_confidence"] is False
+
+
+def test_every_correction_click_is_obeyed_and_the_networks_run_once(client):
+    from inference_worker.evaluate import polygons_mask
+
+    image = disc_image(centre=(300, 250), radius=110)[0]  # an image no other test sent: nothing cached
+    b64 = encode_base64(image)
+    made = [[300, 250, 0], [60, 60, 1], [300, 150, 0]]  # a hole in the middle, a far part, a bite off the top
+    answers = [post_clicks(client, b64, made[:k]) for k in range(len(made) + 1)]
+    assert all(a.status_code == 200 for a in answers)
+    assert answers[0].get_json()["timings_ms"]["forward"] > 0
+    assert all(a.get_json()["timings_ms"]["forward"] == 0 for a in answers[1:])  # the four-point answer is reused
+    drawn = polygons_mask(answers[-1].get_json()["polygons"], image.shape)
+    assert [drawn[y, x] for x, y, _ in made] == [0, 1, 0]
+
+
+def post_clicks(client, b64, made):
+    points = [[190, 250], [409, 250], [300, 141], [300, 359]]
+    return client.post("/v1/extreme-points", json={"image": {"base64": b64}, "points": points, "clicks": made})
+
+
+BAD_PROMPTS = [
+    ("/v1/extreme-points", {"points": POINTS, "clicks": "left"}, "invalid_clicks"),
+    ("/v1/extreme-points", {"points": POINTS, "clicks": [[1, 2]]}, "invalid_clicks"),
+    ("/v1/extreme-points", {"points": POINTS, "clicks": [[1, 2, 2]]}, "invalid_clicks"),
+    ("/v1/extreme-points", {"points": POINTS, "clicks": [[1, 2, True]]}, "invalid_clicks"),
+    ("/v1/extreme-points", {"points": POINTS, "clicks": [["a", 2, 1]]}, "invalid_clicks"),
+    ("/v1/extreme-points", {"points": POINTS, "clicks": [[1, 2, 1]] * 201}, "invalid_clicks"),
+    ("/v1/extreme-points", {"points": POINTS, "clicks": [[640, 2, 1]]}, "clicks_outside_image"),
+    ("/v1/box", {"box": [1, 2, 3]}, "invalid_box"),
+    ("/v1/box", {"box": [1, 2, 3, None]}, "invalid_box"),
+    ("/v1/box", {"points": POINTS}, "invalid_box"),
+    ("/v1/box", {"box": [100, 100, 50, 200]}, "degenerate_box"),
+    ("/v1/box", {"box": [100, 100, 700, 200]}, "box_outside_image"),
+    ("/v1/box", {"box": [100, 100, 200, 200], "clicks": [[1, -1, 0]]}, "clicks_outside_image"),
+]
+
+
+@pytest.mark.parametrize("path, prompt, code", BAD_PROMPTS)
+def test_bad_boxes_and_clicks_are_400(client, disc_b64, path, prompt, code):
+    response = client.post(path, json={"image": {"base64": disc_b64}, **prompt})
+    assert response.status_code == 400
+    assert response.get_json()["error"] == code and response.get_json()["message"]

@@ -39,7 +39,9 @@ def infer(app, labeler, sample_id: int, worker, token: str, buckets: tuple[str, 
     """Ask for an outline through an app that sends `token`, the worker serving only `buckets`."""
     worker_app, url = worker
     worker_app.extensions["outline_service"].loader.buckets = frozenset(buckets)
-    labeler.client = app_with(app, worker_url=url, worker_token=token).test_client()
+    # The worker answers in a fraction of a second, but on a loaded 2-core machine running the whole
+    # suite its first answer can take longer than the suite's 2 s: these tests are about tokens and buckets.
+    labeler.client = app_with(app, worker_url=url, worker_token=token, worker_timeout_s=30.0).test_client()
     return labeler.post(f"/api/v1/samples/{sample_id}/infer", json={"points": POINTS})
 
 
@@ -63,3 +65,22 @@ def test_a_dataset_outside_the_workers_buckets_is_a_clear_502(app, labeler, data
     response = infer(app, labeler, sample_id, worker, TOKEN, ("some-other-bucket",))
     assert response.status_code == 502
     assert bucket_of(dataset) in response.get_json()["message"] and "WORKER_BUCKETS" in response.get_json()["message"]
+
+
+def test_a_box_with_correction_clicks_reaches_the_worker_and_bad_clicks_name_their_field(app, labeler, dataset, sample_id, worker):
+    worker_app, url = worker
+    worker_app.extensions["outline_service"].loader.buckets = frozenset((bucket_of(dataset),))
+    # a box runs the networks twice: more than the suite's 2 s on a loaded 2-core machine
+    labeler.client = app_with(app, worker_url=url, worker_token=TOKEN, worker_timeout_s=30.0).test_client()
+    path = f"/api/v1/samples/{sample_id}/infer"
+    boxed = labeler.post(path, json={"box": [4, 4, 60, 44], "clicks": [[30, 20, 1], [6, 6, 0]]})
+    assert boxed.status_code == 200, boxed.get_json()
+    assert boxed.get_json()["polygons"] and isinstance(boxed.get_json()["low_confidence"], bool)
+    for body, field in (
+        ({"points": POINTS, "clicks": [[1, 2, 5]]}, "clicks"),  # refused by the schema
+        ({"points": POINTS, "box": [4, 4, 60, 44]}, "points"),
+        ({"points": POINTS, "clicks": [[100, 2, 1]]}, "clicks"),  # outside the 64x48 image: the worker's 400
+        ({"box": [4, 4, 600, 44]}, "box"),
+    ):
+        response = labeler.post(path, json=body)
+        assert response.status_code in (400, 422) and field in response.get_json()["fields"], (body, response.get_json())
