@@ -83,9 +83,11 @@ def run(repeats: int, n: int) -> int:
     with make_session() as session:  # a third of each queue handed in: the queue has holes
         session.connection().exec_driver_sql(
             "UPDATE samples SET review_state = 'submitted' WHERE id IN (SELECT sample_id FROM sample_assignments) AND id %% 3 = 0")
+        session.connection().exec_driver_sql("UPDATE sample_assignments SET open = false WHERE sample_id %% 3 = 0")  # as review.submit does
         session.commit()
     with psycopg.connect(ADMIN_URL.rsplit("/", 1)[0] + "/" + DB_NAME, autocommit=True) as conn:
-        conn.execute("ANALYZE samples")
+        conn.execute("VACUUM ANALYZE samples")
+        conn.execute("VACUUM ANALYZE sample_assignments")
     rng = random.Random(3)
     with make_session() as session:
         def next_image(i: int):

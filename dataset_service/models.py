@@ -223,15 +223,20 @@ class Sample(Base):
 
 class SampleAssignment(Base):
     """Who a sample is given to. A table of its own, narrow, so that handing out a million samples
-    writes a million small rows, not a million wide sample rows with all their indexes."""
+    writes a million small rows, not a million wide sample rows with all their indexes; and with
+    one foreign key only (its sample: a dataset's deletion reaches it through its samples, a user's
+    deletion deletes it in `users.delete_user`), as each key checked costs per row inserted."""
 
     __tablename__ = "sample_assignments"
-    __table_args__ = (Index("ix_sample_assignments_user", "dataset_id", "user_id", "sample_id"),)
+    __table_args__ = (Index("ix_sample_assignments_user", "dataset_id", "user_id", "open", "sample_id"),)
 
     sample_id: Mapped[int] = mapped_column(ForeignKey("samples.id", ondelete="CASCADE"), primary_key=True)
-    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    dataset_id: Mapped[int] = mapped_column(Id)
+    user_id: Mapped[int] = mapped_column(Id)
     assigned_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The sample's OPEN_WORK, kept here by the review steps (`assignment.mark_open`), so that a
+    # labeler's queue and its count are one index range, with no visit to each sample.
+    open: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
 
 class SampleLabel(Base):

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from ..errors import Conflict, Invalid, NotFound
 from ..models import Acceptance, AcceptanceSample, Sample, SampleAssignment, User, utcnow
+from .assignment import mark_open
 
 OUTCOMES = ("pass_all", "reject_all", "pass_rest")
 VERDICTS = ("pass", "reject")
@@ -101,11 +102,13 @@ def finish(session: Session, acceptance: Acceptance, outcome: str, user: User) -
     checks = select(AcceptanceSample.sample_id).where(AcceptanceSample.acceptance_id == acceptance.id)
     reason = f"Rejected in acceptance check {acceptance.id}."
     if outcome == "reject_all":
+        mark_open(session, select(Sample.id).where(*handed_in), True)  # before the samples leave `handed_in`
         _set(session, handed_in, "rejected", reason, user, now)
     elif outcome == "pass_all":
         _set(session, handed_in, "accepted", None, user, now)
     else:
         rejected = checks.where(AcceptanceSample.verdict == "reject")
+        mark_open(session, select(Sample.id).where(*handed_in, Sample.id.in_(rejected)), True)
         why = select(AcceptanceSample.reason).where(AcceptanceSample.acceptance_id == acceptance.id, AcceptanceSample.sample_id == Sample.id)
         session.execute(update(Sample).where(*handed_in, Sample.id.in_(rejected)).values(
             review_state="rejected", review_reason=func.coalesce(why.scalar_subquery(), reason), reviewed_by_id=user.id, reviewed_at=now,

@@ -112,7 +112,8 @@ def resolved_conditions(dataset_id: int, r: Resolved, now: datetime | None = Non
         if f.assigned_to == NOBODY:
             where.append(~exists().where(SampleAssignment.sample_id == Sample.id))
         else:
-            where.append(Sample.id.in_(given.where(SampleAssignment.user_id == r.assignee_id)))
+            mine = given.where(SampleAssignment.user_id == r.assignee_id)
+            where.append(Sample.id.in_(mine.where(SampleAssignment.open.is_(True)) if f.review == "open" else mine))
     if f.review:
         where.append(REVIEW_CONDITIONS[f.review] if f.review in REVIEW_CONDITIONS else Sample.review_state == f.review)
     return where
@@ -121,6 +122,9 @@ def resolved_conditions(dataset_id: int, r: Resolved, now: datetime | None = Non
 def count(session: Session, dataset_id: int, r: Resolved, where: list[ColumnElement]) -> int:
     """Count the matching samples, from the narrowest source that answers exactly."""
     f = r.f
+    if f.assigned_to and f.review in (None, "open") and not (f.created or f.created_from or f.created_to or f.path or f.dir
+                                                            or r.label_ids or r.user_id is not None or f.state != "all"):
+        return _count_assigned(session, dataset_id, r)
     sample_side = f.created or f.created_from or f.created_to or f.path or f.dir or f.assigned_to or f.review
     if not (sample_side or r.label_ids or r.user_id is not None):
         stats = dataset_stats(session, dataset_id)
@@ -135,6 +139,20 @@ def count(session: Session, dataset_id: int, r: Resolved, where: list[ColumnElem
         by_user = (SampleLabeler.dataset_id == dataset_id, SampleLabeler.user_id == r.user_id)
         return session.scalar(select(func.count()).select_from(SampleLabeler).where(*by_user)) or 0
     return session.scalar(select(func.count()).select_from(Sample).where(*where)) or 0
+
+
+def _count_assigned(session: Session, dataset_id: int, r: Resolved) -> int:
+    """Count by assignee from the assignments alone (an index range), not by visiting each sample;
+    those given to nobody are the dataset's total less those given to someone."""
+    given = select(func.count()).select_from(SampleAssignment).where(SampleAssignment.dataset_id == dataset_id)
+    if r.f.assigned_to != NOBODY:
+        mine = given.where(SampleAssignment.user_id == r.assignee_id)
+        return session.scalar(mine.where(SampleAssignment.open.is_(True)) if r.f.review == "open" else mine) or 0
+    if r.f.review == "open":  # given to nobody: no assignment tells; count the samples
+        return session.scalar(select(func.count()).select_from(Sample).where(*resolved_conditions(dataset_id, r))) or 0
+    stats = dataset_stats(session, dataset_id)
+    total = stats[0] if stats is not None else session.scalar(select(func.count()).select_from(Sample).where(Sample.dataset_id == dataset_id)) or 0
+    return total - (session.scalar(given) or 0)
 
 
 def dataset_stats(session: Session, dataset_id: int) -> tuple[int, int] | None:

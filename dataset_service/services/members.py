@@ -1,11 +1,11 @@
 """A dataset's team: its members and their roles. Who may do what with a role is `access.RULES`."""
 from __future__ import annotations
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from ..errors import Conflict, Invalid, NotFound
-from ..models import DATASET_ROLES, OPEN_WORK, DatasetMember, Sample, SampleAssignment, User, utcnow
+from ..models import DATASET_ROLES, DatasetMember, SampleAssignment, User, utcnow
 from .users import find_user_id
 
 
@@ -52,11 +52,9 @@ def remove_member(session: Session, member: DatasetMember) -> int:
     """Remove a member; the samples given to them whose work is still open go back to the pool.
     Return how many went back."""
     _keep_an_owner(session, member, None)
-    still_open = select(Sample.id).where(Sample.dataset_id == member.dataset_id, text(OPEN_WORK))
     returned = session.execute(
         delete(SampleAssignment)
-        .where(SampleAssignment.dataset_id == member.dataset_id, SampleAssignment.user_id == member.user_id,
-               SampleAssignment.sample_id.in_(still_open))
+        .where(SampleAssignment.dataset_id == member.dataset_id, SampleAssignment.user_id == member.user_id, SampleAssignment.open.is_(True))
         .execution_options(synchronize_session=False)
     ).rowcount
     session.delete(member)

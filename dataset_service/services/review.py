@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from ..errors import Conflict, Invalid
 from ..models import RATINGS, Sample, User, utcnow
+from .assignment import mark_open
 
 REASON_MAX = 2000
 DECISIONS = ("accept", "reject")
@@ -22,6 +23,7 @@ def submit(session: Session, sample: Sample) -> Sample:
     if sample.review_state not in (None, "rejected"):
         raise Conflict(f"This image is already {sample.review_state}.", {"sample": [f"already {sample.review_state}"]})
     sample.review_state, sample.submitted_at = "submitted", utcnow()
+    mark_open(session, [sample.id], False)
     session.flush()
     return sample
 
@@ -46,6 +48,7 @@ def decide(session: Session, sample: Sample, reviewer: User, decision: str, rati
         if len(reason) > REASON_MAX:
             raise Invalid(f"reason: at most {REASON_MAX} characters.", {"reason": ["too long"]})
         sample.review_state, sample.review_rating, sample.review_reason = "rejected", None, reason
+        mark_open(session, [sample.id], True)
     sample.reviewed_by_id, sample.reviewed_at = reviewer.id, utcnow()
     session.flush()
     return sample

@@ -4,11 +4,11 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from ..errors import Conflict, Invalid, NotFound, Unauthorized
-from ..models import GENERATION_MODULUS, NAME_MAX, User
+from ..models import GENERATION_MODULUS, NAME_MAX, SampleAssignment, User
 from ..passwords import dummy_hash, hash_password, password_problem, verify_password
 
 ROLES = ("admin", "labeler")
@@ -128,5 +128,7 @@ def delete_user(session: Session, user_id: int, acting: User) -> None:
     user = get_user(session, user_id)
     if user.id == acting.id:
         raise Conflict("You cannot delete yourself.")
+    # Their assignments go back to the pool (the table has no foreign key to users: see SampleAssignment).
+    session.execute(delete(SampleAssignment).where(SampleAssignment.user_id == user.id))
     session.delete(user)
     session.flush()

@@ -44,11 +44,12 @@ def upgrade() -> None:
     op.create_table(
         "sample_assignments",
         sa.Column("sample_id", ID, sa.ForeignKey("samples.id", ondelete="CASCADE"), primary_key=True),
-        sa.Column("dataset_id", ID, sa.ForeignKey("datasets.id", ondelete="CASCADE"), nullable=False),
-        sa.Column("user_id", ID, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+        sa.Column("dataset_id", ID, nullable=False),  # no foreign keys but the sample's: see models.SampleAssignment
+        sa.Column("user_id", ID, nullable=False),
         sa.Column("assigned_at", WHEN, nullable=False),
+        sa.Column("open", sa.Boolean(), server_default=sa.true(), nullable=False),
     )
-    op.create_index("ix_sample_assignments_user", "sample_assignments", ["dataset_id", "user_id", "sample_id"])
+    op.create_index("ix_sample_assignments_user", "sample_assignments", ["dataset_id", "user_id", "open", "sample_id"])
     op.create_table(
         "sample_revisions",
         sa.Column("id", ID, primary_key=True),
