@@ -114,7 +114,7 @@ def resolved_conditions(dataset_id: int, r: Resolved, now: datetime | None = Non
         else:
             mine = given.where(SampleAssignment.user_id == r.assignee_id)
             where.append(Sample.id.in_(mine.where(SampleAssignment.open.is_(True)) if f.review == "open" else mine))
-    if f.review:
+    if f.review and not (f.review == "open" and f.assigned_to not in (None, NOBODY)):  # (then the assignments' open flag says it)
         where.append(REVIEW_CONDITIONS[f.review] if f.review in REVIEW_CONDITIONS else Sample.review_state == f.review)
     return where
 
