@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 import psycopg
 
 from benchmarks.filters import copy_rows, percentile, sa_url
+from dataset_service.access import RULES, Action
 from dataset_service.db import make_engine, make_sessionmaker
 from dataset_service.migrate import upgrade
 from dataset_service.models import Dataset
@@ -74,7 +75,7 @@ def run(repeats: int, n: int) -> int:
     names = [f"labeler{i:02d}" for i in range(1, N_LABELERS + 1)]
     with make_session() as session:
         started = time.perf_counter()
-        done = assignment.assign(session, 1, SampleFilter(state="unlabeled", assigned_to="nobody"), names)
+        done = assignment.assign(session, 1, SampleFilter(state="unlabeled", assigned_to="nobody"), names, None, RULES[Action.LABEL])
         session.commit()
         assign_s = time.perf_counter() - started
     shares = sorted(done.per_labeler.values())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import current_app
 
-from ..access import Action
+from ..access import RULES, Action
 from ..auth import current_user
 from ..db_session import commit, db
 from ..schemas import (
@@ -85,7 +85,8 @@ def remove_member(dataset_id, user_id):
 def assign(data, dataset_id):
     """Give the samples a filter matches (default: unlabeled ones given to no one) to labelers,
     evenly or in shares, in one statement; samples given to someone else are reassigned."""
-    result = assignment.assign(db(), dataset_id, SampleFilter.from_args(data["filter"]), data["labelers"], data["shares"])
+    f = SampleFilter.from_args(data["filter"])
+    result = assignment.assign(db(), dataset_id, f, data["labelers"], data["shares"], RULES[Action.LABEL])
     commit()
     return result
 

@@ -9,13 +9,13 @@ shares are exact to one sample.
 """
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from sqlalchemy import case, delete, false, func, literal, select, text, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from .. import access
 from ..errors import Invalid
 from ..models import OPEN_WORK, DatasetMember, Sample, SampleAssignment, User, UTCDateTime, utcnow
 from . import filters
@@ -32,9 +32,11 @@ class Assigned:
     per_labeler: dict[str, int]
 
 
-def assign(session: Session, dataset_id: int, f: SampleFilter, usernames: list[str], shares: list[int] | None = None) -> Assigned:
-    """Give the samples the filter matches to the named members, evenly or in `shares`; samples
-    given to someone else are given anew. One INSERT ... SELECT ... ON CONFLICT statement."""
+def assign(session: Session, dataset_id: int, f: SampleFilter, usernames: list[str], shares: list[int] | None,
+           labeling_roles: Collection[str]) -> Assigned:
+    """Give the samples the filter matches to the named members (whose roles must be among
+    `labeling_roles`, as `access.RULES` says), evenly or in `shares`; samples given to someone else
+    are given anew. One INSERT ... SELECT ... ON CONFLICT statement."""
     if not usernames:
         raise Invalid("labelers: name at least one.", {"labelers": ["empty"]})
     if len(set(usernames)) != len(usernames) or len(usernames) > MAX_LABELERS:
@@ -42,7 +44,7 @@ def assign(session: Session, dataset_id: int, f: SampleFilter, usernames: list[s
     shares = shares or [1] * len(usernames)
     if len(shares) != len(usernames) or any(s < 1 for s in shares):
         raise Invalid("shares: one positive whole number per labeler.", {"shares": ["one positive number per labeler"]})
-    ids = _labelers(session, dataset_id, usernames)
+    ids = _labelers(session, dataset_id, usernames, labeling_roles)
     where = filters.conditions(session, dataset_id, f)
     slot = (func.row_number().over(order_by=Sample.id) - 1) % sum(shares)
     bounds, upper = [], 0
@@ -87,13 +89,13 @@ def unassign(session: Session, dataset_id: int, f: SampleFilter) -> int:
     ).rowcount
 
 
-def _labelers(session: Session, dataset_id: int, usernames: list[str]) -> list[int]:
+def _labelers(session: Session, dataset_id: int, usernames: list[str], labeling_roles: Collection[str]) -> list[int]:
     """Return the user ids of the named members who may label, in the order named; 422 otherwise."""
     rows = {name: (user_id, role) for name, user_id, role in session.execute(
         select(User.username, User.id, DatasetMember.role).join(DatasetMember, DatasetMember.user_id == User.id)
         .where(DatasetMember.dataset_id == dataset_id, User.username.in_(usernames))
     )}
-    bad = [name for name in usernames if not access.may(rows.get(name, (None, None))[1], access.Action.LABEL)]
+    bad = [name for name in usernames if rows.get(name, (None, None))[1] not in labeling_roles]
     if bad:
         raise Invalid(f"labelers: not a member who labels here: {', '.join(bad)}.", {"labelers": [f"not a labeling member: {n}" for n in bad]})
     return [rows[name][0] for name in usernames]
