@@ -152,7 +152,10 @@ def authorize(action: Action) -> str:
         what = ("Sample", args["sample_id"]) if "sample_id" in args else ("Job", args.get("job_id"))
         raise NotFound(f"{what[0]} {what[1]} does not exist.") from None
     if action is Action.LABEL and "sample_id" in args:
-        check_sample(user, role, g.authorized_sample)
+        sample = g.get("authorized_sample") or session.get(Sample, args["sample_id"])
+        if sample is None:
+            raise NotFound(f"Sample {args['sample_id']} does not exist.")
+        check_sample(user, role, sample)
     g.dataset_role = role
     return role
 

@@ -49,6 +49,8 @@ def test_a_labeler_gets_submit_and_a_rejection_to_fix_but_no_review_buttons(app,
     review = data["review"]
     assert (review["review"], review["review_reason"], review["reviewed_by"], review["assigned_to"]) == ("rejected", "too loose", "rita", "lena")
     assert data["me"] == "lena" and data["locked"] is None  # rejected: hers to fix
+    assert 'data-manage="false"' in html  # she adds labels, but renaming and deleting them are the owner's
+    assert 'data-manage="true"' in page(app, "admin", work, 0)[0]
 
     # Handed in (waiting for review), or given to someone else: read-only for her, and why.
     _, submitted = page(app, "lena", work, 1)

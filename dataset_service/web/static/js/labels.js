@@ -12,6 +12,8 @@ export class LabelManager {
   constructor(datasetId, { onChange, usage = (label) => plural(label.samples ?? 0, "image") }) {
     Object.assign(this, { datasetId, onChange, usage, labels: [], deleting: null });
     this.list = $("label-list");
+    // Renaming, recolouring and deleting are the owner's (access.RULES); others see the list and add.
+    this.manage = this.list.closest("[data-manage]")?.dataset.manage === "true";
     this.error = $("label-error");
     this.dialog = $("label-delete-dialog");
     this.list.addEventListener("change", (event) => this.edited(event.target));
@@ -43,6 +45,12 @@ export class LabelManager {
     const name = Object.assign(document.createElement("input"), { value: label.name, className: "label-name", maxLength: 64, title: label.name });
     name.setAttribute("aria-label", `Name of ${label.name}`);
     const usage = Object.assign(document.createElement("span"), { className: "muted small label-usage", textContent: this.usage(label) });
+    if (!this.manage) {
+      color.disabled = true;
+      name.readOnly = true;
+      item.append(color, name, usage);
+      return item;
+    }
     const remove = Object.assign(document.createElement("button"), { type: "button", className: "link delete-label", textContent: "Delete" });
     remove.setAttribute("aria-label", `Delete the label ${label.name}`);
     item.append(color, name, usage, remove);
