@@ -34,15 +34,19 @@ def sa_url(name: str) -> str:
     return ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + "/" + name
 
 
-def create_database(fresh: bool) -> bool:
-    """Create the benchmark database; return True when it must be seeded."""
+def psycopg_url(name: str) -> str:
+    return ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+
+
+def create_database(fresh: bool, name: str = DB_NAME) -> bool:
+    """Create a benchmark database with the schema; return True when it must be seeded."""
     with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DB_NAME,)).fetchone()
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
         if exists and not fresh:
             return False
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
-    upgrade(sa_url(DB_NAME))
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    upgrade(sa_url(name))
     return True
 
 
@@ -55,7 +59,7 @@ def copy_rows(conn, table: str, columns: str, rows) -> None:
 def seed(n: int) -> None:
     """Fill the database in bulk with COPY."""
     rng = random.Random(7)
-    url = ADMIN_URL.rsplit("/", 1)[0] + "/" + DB_NAME
+    url = psycopg_url(DB_NAME)
     started = time.perf_counter()
     with psycopg.connect(url) as conn:
         copy_rows(conn, "users", "id, username, password_hash, role, created_at",

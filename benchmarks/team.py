@@ -19,15 +19,13 @@ from datetime import datetime, timezone
 
 import psycopg
 
-from benchmarks.filters import copy_rows, percentile, sa_url
+from benchmarks.filters import copy_rows, create_database, percentile, psycopg_url, sa_url
 from dataset_service.access import RULES, Action
 from dataset_service.db import make_engine, make_sessionmaker
-from dataset_service.migrate import upgrade
 from dataset_service.models import Dataset
 from dataset_service.services import assignment, samples
 from dataset_service.services.filters import SampleFilter
 
-ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 DB_NAME = os.environ.get("BENCH_TEAM_DB", "ds_bench_team")
 N_SAMPLES, N_LABELERS = 1_000_000, 20
 NOW = datetime.now(timezone.utc)
@@ -35,12 +33,9 @@ TARGETS = {"assign_s": 15.0, "next_p95_ms": 20.0, "filter_p95_ms": 100.0}
 
 
 def seed(n: int) -> None:
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
-    upgrade(sa_url(DB_NAME))
+    create_database(fresh=True, name=DB_NAME)
     rng = random.Random(11)
-    url = ADMIN_URL.rsplit("/", 1)[0] + "/" + DB_NAME
+    url = psycopg_url(DB_NAME)
     started = time.perf_counter()
     with psycopg.connect(url) as conn:
         copy_rows(conn, "users", "id, username, password_hash, role, created_at",
@@ -86,7 +81,7 @@ def run(repeats: int, n: int) -> int:
             "UPDATE samples SET review_state = 'submitted' WHERE id IN (SELECT sample_id FROM sample_assignments) AND id %% 3 = 0")
         session.connection().exec_driver_sql("UPDATE sample_assignments SET open = false WHERE sample_id %% 3 = 0")  # as review.submit does
         session.commit()
-    with psycopg.connect(ADMIN_URL.rsplit("/", 1)[0] + "/" + DB_NAME, autocommit=True) as conn:
+    with psycopg.connect(psycopg_url(DB_NAME), autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE samples")
         conn.execute("VACUUM ANALYZE sample_assignments")
     rng = random.Random(3)

@@ -7,14 +7,13 @@ both labelers. And a save overwritten after a conflict comes back from the Histo
 """
 from __future__ import annotations
 
-import io
 import re
 import secrets
 
 import pytest
-from PIL import Image
 from playwright.sync_api import expect
 
+from tests.dataset_service.conftest import image_bytes
 from tests.e2e.canvas import canvas_point, click_image, expect_objects
 from tests.e2e.conftest import log_in
 
@@ -24,11 +23,6 @@ ROLES = {"owner": "owner", "rev": "reviewer", "lab1": "labeler", "lab2": "labele
 REASON = "the box misses the cat's tail"
 THEIRS = [[20, 20], [60, 50]]  # the owner's box, in image pixels (the image is 160x120)
 
-
-def png(shade: int) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (160, 120), (shade, 120, 180)).save(out, format="PNG")
-    return out.getvalue()
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +42,7 @@ def crew(stack):
     for key, role in ROLES.items():
         added = stack.api("POST", f"/datasets/{d}/members", token, json={"username": users[key][0], "role": role})
         assert added.status_code == 201, added.text
-    files = [("files", (f"i{n}.png", png(60 * n), "image/png")) for n in range(3)]
+    files = [("files", (f"i{n}.png", image_bytes(160, 120, color=(60 * n, 120, 180)), "image/png")) for n in range(3)]
     assert stack.api("POST", f"/datasets/{d}/images", token, files=files).status_code == 201
     ids = {s["key"].rsplit("/", 1)[-1]: s["id"] for s in stack.api("GET", f"/datasets/{d}/samples", token).json()["items"]}
     for name, labeler in (("i0.png", "lab1"), ("i1.png", "lab2")):

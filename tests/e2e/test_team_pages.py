@@ -5,25 +5,19 @@ a reason, finishes with "pass the rest" and reads the report.
 """
 from __future__ import annotations
 
-import io
 import re
 import secrets
 
 import pytest
-from PIL import Image
 from playwright.sync_api import expect
 
+from tests.dataset_service.conftest import image_bytes
 from tests.e2e.conftest import log_in
 
 pytestmark = pytest.mark.e2e
 
 SQUARE = [[10, 10], [40, 10], [40, 30], [10, 30]]
 
-
-def png(shade: int) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (64, 48), (shade, 140, 200)).save(out, format="PNG")
-    return out.getvalue()
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +34,7 @@ def team(stack):
         "name": f"team-{tag}", "input_path": f"s3://{bucket}/imgs/", "labels": [{"name": "cat", "color": "#ff0000"}]}).json()
     members = stack.api("POST", f"/datasets/{dataset['id']}/members", token, json={"username": users["owner"][0], "role": "owner"})
     assert members.status_code == 201, members.text
-    files = [("files", (f"i{n}.png", png(40 * n), "image/png")) for n in range(4)]
+    files = [("files", (f"i{n}.png", image_bytes(64, 48, color=(40 * n, 140, 200)), "image/png")) for n in range(4)]
     uploaded = stack.api("POST", f"/datasets/{dataset['id']}/images", token, files=files)
     assert uploaded.status_code == 201, uploaded.text
     return {"dataset": dataset, "users": users, "token": token}

@@ -64,3 +64,15 @@ def test_a_reviewer_gets_accept_and_reject_and_may_change_any_image(app, work):
     for button in (*REVIEW_ONLY, 'id="review-rating"', 'id="submit-review"', 'id="restore-revision"'):
         assert button in html, button
     assert data["review"]["review"] == "submitted" and data["locked"] is None
+
+
+def test_a_save_from_the_page_is_kept_in_the_history_as_the_pages(app, work):
+    """The page saves through the API with its session cookie: its revisions say `page`, a token's `api`."""
+    sample_id = work["samples"][2]  # mia's
+    client, token = signed_in(app, "mia")
+    url = f"/api/v1/samples/{sample_id}/annotation"
+    assert client.put(url, json={"revision": 0, "objects": [BOX]}, headers={"X-CSRFToken": token}).status_code == 200
+    mia = as_user(app, "mia")
+    assert mia.put(url, json={"revision": 1, "objects": []}).status_code == 200
+    tools = [r["tool"] for r in mia.get(f"/api/v1/samples/{sample_id}/history").get_json()["items"]]
+    assert tools == ["api", "page"]
