@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    or_,
     text,
     true,
 )
@@ -120,8 +121,8 @@ DATASET_ROLES = ("owner", "reviewer", "labeler")
 # Where a sample stands in review; None: never submitted (its state is then labeled or unlabeled).
 REVIEW_STATES = ("submitted", "accepted", "rejected")
 RATINGS = ("A", "B", "C", "D")
-# A sample whose work is still its labeler's: never submitted, or sent back (as SQL on samples).
-OPEN_WORK = "samples.review_state IS NULL OR samples.review_state = 'rejected'"
+# A sample whose work is still its labeler's: never submitted, or sent back (OPEN_WORK: as SQL).
+OPEN_STATES = (None, "rejected")
 
 
 class DatasetMember(Base):
@@ -221,6 +222,9 @@ class Sample(Base):
     saved_by: Mapped[User | None] = relationship(lazy="joined", foreign_keys=[saved_by_id])
 
 
+OPEN_WORK = or_(Sample.review_state.is_(None), Sample.review_state == "rejected")  # OPEN_STATES, on samples
+
+
 class SampleAssignment(Base):
     """Who a sample is given to. A table of its own, narrow, so that handing out a million samples
     writes a million small rows, not a million wide sample rows with all their indexes; and with
@@ -228,15 +232,19 @@ class SampleAssignment(Base):
     deletion deletes it in `users.delete_user`), as each key checked costs per row inserted."""
 
     __tablename__ = "sample_assignments"
-    __table_args__ = (Index("ix_sample_assignments_user", "dataset_id", "user_id", "open", "sample_id"),)
+    # The state rides in the labeler's index as a non-key column (PostgreSQL): the queue walks the
+    # index in sample order, and "assigned to X and submitted" is counted from the index alone.
+    __table_args__ = (Index("ix_sample_assignments_user", "dataset_id", "user_id", "open", "sample_id", postgresql_include=["review_state"]),)
 
     sample_id: Mapped[int] = mapped_column(ForeignKey("samples.id", ondelete="CASCADE"), primary_key=True)
     dataset_id: Mapped[int] = mapped_column(Id)
     user_id: Mapped[int] = mapped_column(Id)
     assigned_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    # The sample's OPEN_WORK, kept here by the review steps (`assignment.mark_open`), so that a
+    # The sample's OPEN_WORK, kept here by the review steps (`assignment.mark_review`), so that a
     # labeler's queue and its count are one index range, with no visit to each sample.
     open: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # The sample's review_state, kept with `open` by the same steps (`assignment.mark_review`).
+    review_state: Mapped[str | None] = mapped_column(String(16))
 
 
 class SampleLabel(Base):
@@ -272,6 +280,7 @@ class DatasetStats(Base):
     dataset_id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=False)
     total: Mapped[int] = mapped_column(BigInteger, default=0)
     labeled: Mapped[int] = mapped_column(BigInteger, default=0)
+    assigned: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")  # its samples given to someone
 
 
 class SyncListed(Base):

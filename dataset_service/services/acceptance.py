@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from ..errors import Conflict, Invalid, NotFound
 from ..models import Acceptance, AcceptanceSample, Sample, SampleAssignment, User, utcnow
-from .assignment import mark_open
+from .assignment import mark_review
 
 OUTCOMES = ("pass_all", "reject_all", "pass_rest")
 VERDICTS = ("pass", "reject")
@@ -102,24 +102,22 @@ def finish(session: Session, acceptance: Acceptance, outcome: str, user: User) -
     checks = select(AcceptanceSample.sample_id).where(AcceptanceSample.acceptance_id == acceptance.id)
     reason = f"Rejected in acceptance check {acceptance.id}."
     if outcome == "reject_all":
-        mark_open(session, select(Sample.id).where(*handed_in), True)  # before the samples leave `handed_in`
         _set(session, handed_in, "rejected", reason, user, now)
     elif outcome == "pass_all":
         _set(session, handed_in, "accepted", None, user, now)
     else:
         rejected = checks.where(AcceptanceSample.verdict == "reject")
-        mark_open(session, select(Sample.id).where(*handed_in, Sample.id.in_(rejected)), True)
         why = select(AcceptanceSample.reason).where(AcceptanceSample.acceptance_id == acceptance.id, AcceptanceSample.sample_id == Sample.id)
-        session.execute(update(Sample).where(*handed_in, Sample.id.in_(rejected)).values(
-            review_state="rejected", review_reason=func.coalesce(why.scalar_subquery(), reason), reviewed_by_id=user.id, reviewed_at=now,
-        ).execution_options(synchronize_session=False))
+        _set(session, (*handed_in, Sample.id.in_(rejected)), "rejected", func.coalesce(why.scalar_subquery(), reason), user, now)
         _set(session, (*handed_in, Sample.id.not_in(rejected)), "accepted", None, user, now)
     acceptance.state, acceptance.outcome, acceptance.finished_at = "finished", outcome, now
     session.flush()
     return acceptance
 
 
-def _set(session: Session, where, state: str, reason: str | None, user: User, now) -> None:
+def _set(session: Session, where, state: str, reason, user: User, now) -> None:
+    """Move the samples `where` finds to `state`: their assignments first, while `where` still finds them."""
+    mark_review(session, select(Sample.id).where(*where), state)
     values = {"review_state": state, "reviewed_by_id": user.id, "reviewed_at": now}
     if state == "rejected":
         values.update(review_reason=reason, review_rating=None)

@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ..errors import Invalid
-from ..models import OPEN_WORK, DatasetMember, Sample, SampleAssignment, User, UTCDateTime, utcnow
+from ..models import OPEN_STATES, OPEN_WORK, DatasetMember, Sample, SampleAssignment, User, UTCDateTime, utcnow
 from . import filters
 from .filters import SampleFilter
 
@@ -53,13 +53,13 @@ def assign(session: Session, dataset_id: int, f: SampleFilter, usernames: list[s
         bounds.append((slot < upper, user_id))
     who = case(*bounds[:-1], else_=bounds[-1][1]) if len(bounds) > 1 else literal(bounds[0][1])
     now = utcnow()
-    still_open = case((text(OPEN_WORK), true()), else_=false())
-    numbered = select(Sample.id, literal(dataset_id), who, literal(now, UTCDateTime()), still_open).where(*where)
+    still_open = case((OPEN_WORK, true()), else_=false())
+    numbered = select(Sample.id, literal(dataset_id), who, literal(now, UTCDateTime()), still_open, Sample.review_state).where(*where)
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    statement = insert(SampleAssignment).from_select(["sample_id", "dataset_id", "user_id", "assigned_at", "open"], numbered)
+    statement = insert(SampleAssignment).from_select(["sample_id", "dataset_id", "user_id", "assigned_at", "open", "review_state"], numbered)
     excluded = statement.excluded
-    statement = statement.on_conflict_do_update(
-        index_elements=[SampleAssignment.sample_id], set_={"user_id": excluded.user_id, "assigned_at": excluded.assigned_at, "open": excluded.open})
+    statement = statement.on_conflict_do_update(index_elements=[SampleAssignment.sample_id], set_={
+        "user_id": excluded.user_id, "assigned_at": excluded.assigned_at, "open": excluded.open, "review_state": excluded.review_state})
     matched = session.scalar(select(func.count()).select_from(Sample).where(*where)) or 0
     if matched:  # (INSERT ... SELECT reports no row count on every driver)
         session.execute(statement)
@@ -101,11 +101,11 @@ def _labelers(session: Session, dataset_id: int, usernames: list[str], labeling_
     return [rows[name][0] for name in usernames]
 
 
-def mark_open(session: Session, sample_ids, still_open: bool) -> None:
-    """Keep the assignments' `open` equal to their samples' review state, after a review step
-    changed it for these samples (a list of ids or a SELECT of them)."""
-    session.execute(update(SampleAssignment).where(SampleAssignment.sample_id.in_(sample_ids)).values(open=still_open)
-                    .execution_options(synchronize_session=False))
+def mark_review(session: Session, sample_ids, state: str | None) -> None:
+    """Keep the assignments' review state (and `open`, OPEN_WORK) equal to their samples', for a
+    review step that moves these samples (a list of ids or a SELECT of them) to `state`."""
+    session.execute(update(SampleAssignment).where(SampleAssignment.sample_id.in_(sample_ids))
+                    .values(review_state=state, open=state in OPEN_STATES).execution_options(synchronize_session=False))
 
 
 def next_open(session: Session, dataset_id: int, user_id: int, after_id: int | None = None) -> tuple[int | None, int]:

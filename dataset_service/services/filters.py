@@ -8,11 +8,11 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select, text
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from ..errors import Invalid
-from ..models import OPEN_WORK, REVIEW_STATES, DatasetStats, Label, Sample, SampleAssignment, SampleLabel, SampleLabeler
+from ..models import OPEN_STATES, OPEN_WORK, REVIEW_STATES, DatasetStats, Label, Sample, SampleAssignment, SampleLabel, SampleLabeler
 from .users import find_user_id
 
 WITHIN = {"1d": timedelta(days=1), "1m": timedelta(days=30)}
@@ -83,7 +83,7 @@ def resolve(session: Session, dataset_id: int, f: SampleFilter) -> Resolved:
 
 NOBODY = "nobody"  # assigned_to=nobody: the samples given to no one (the pool)
 # review=none: never submitted; review=open: still the labeler's work (never submitted, or rejected).
-REVIEW_CONDITIONS = {"none": Sample.review_state.is_(None), "open": text(OPEN_WORK)}
+REVIEW_CONDITIONS = {"none": Sample.review_state.is_(None), "open": OPEN_WORK}
 REVIEW_FILTERS = ("none", "open", *REVIEW_STATES)
 
 
@@ -107,23 +107,35 @@ def resolved_conditions(dataset_id: int, r: Resolved, now: datetime | None = Non
         where.extend(_prefix_range(f.dir))
     if r.user_id is not None:
         where.append(Sample.id.in_(select(SampleLabeler.sample_id).where(SampleLabeler.dataset_id == dataset_id, SampleLabeler.user_id == r.user_id)))
-    if f.assigned_to:
-        given = select(SampleAssignment.sample_id).where(SampleAssignment.dataset_id == dataset_id)
-        if f.assigned_to == NOBODY:
-            where.append(~exists().where(SampleAssignment.sample_id == Sample.id))
-        else:
-            mine = given.where(SampleAssignment.user_id == r.assignee_id)
-            where.append(Sample.id.in_(mine.where(SampleAssignment.open.is_(True)) if f.review == "open" else mine))
-    if f.review and not (f.review == "open" and f.assigned_to not in (None, NOBODY)):  # (then the assignments' open flag says it)
+    if f.assigned_to == NOBODY:
+        where.append(~exists().where(SampleAssignment.sample_id == Sample.id))
+    elif f.assigned_to:  # the assignment's copy of the review state answers the review filter too
+        mine = select(SampleAssignment.sample_id).where(*_assigned_conditions(dataset_id, r))
+        where.append(Sample.id.in_(mine))
+    if f.review and (not f.assigned_to or f.assigned_to == NOBODY):
         where.append(REVIEW_CONDITIONS[f.review] if f.review in REVIEW_CONDITIONS else Sample.review_state == f.review)
+    return where
+
+
+def _assigned_conditions(dataset_id: int, r: Resolved) -> list[ColumnElement]:
+    """The assignments of `assigned_to` in the review state asked for, from the assignments alone:
+    `open` narrows the index range, the state (a non-key column of that index) does the rest."""
+    a = SampleAssignment
+    where = [a.dataset_id == dataset_id, a.user_id == r.assignee_id]
+    if r.f.review == "open":
+        where.append(a.open.is_(True))
+    elif r.f.review == "none":
+        where += [a.open.is_(True), a.review_state.is_(None)]
+    elif r.f.review:
+        where += [a.open.is_(r.f.review in OPEN_STATES), a.review_state == r.f.review]
     return where
 
 
 def count(session: Session, dataset_id: int, r: Resolved, where: list[ColumnElement]) -> int:
     """Count the matching samples, from the narrowest source that answers exactly."""
     f = r.f
-    if f.assigned_to and f.review in (None, "open") and not (f.created or f.created_from or f.created_to or f.path or f.dir
-                                                            or r.label_ids or r.user_id is not None or f.state != "all"):
+    if f.assigned_to and (f.assigned_to != NOBODY or f.review is None) and not (
+            f.created or f.created_from or f.created_to or f.path or f.dir or r.label_ids or r.user_id is not None or f.state != "all"):
         return _count_assigned(session, dataset_id, r)
     sample_side = f.created or f.created_from or f.created_to or f.path or f.dir or f.assigned_to or f.review
     if not (sample_side or r.label_ids or r.user_id is not None):
@@ -142,17 +154,15 @@ def count(session: Session, dataset_id: int, r: Resolved, where: list[ColumnElem
 
 
 def _count_assigned(session: Session, dataset_id: int, r: Resolved) -> int:
-    """Count by assignee from the assignments alone (an index range), not by visiting each sample;
-    those given to nobody are the dataset's total less those given to someone."""
-    given = select(func.count()).select_from(SampleAssignment).where(SampleAssignment.dataset_id == dataset_id)
+    """Count by assignee (and review state) from the assignments alone (an index range), not by
+    visiting each sample; those given to nobody are the dataset's total less those given to someone."""
     if r.f.assigned_to != NOBODY:
-        mine = given.where(SampleAssignment.user_id == r.assignee_id)
-        return session.scalar(mine.where(SampleAssignment.open.is_(True)) if r.f.review == "open" else mine) or 0
-    if r.f.review == "open":  # given to nobody: no assignment tells; count the samples
-        return session.scalar(select(func.count()).select_from(Sample).where(*resolved_conditions(dataset_id, r))) or 0
-    stats = dataset_stats(session, dataset_id)
-    total = stats[0] if stats is not None else session.scalar(select(func.count()).select_from(Sample).where(Sample.dataset_id == dataset_id)) or 0
-    return total - (session.scalar(given) or 0)
+        return session.scalar(select(func.count()).select_from(SampleAssignment).where(*_assigned_conditions(dataset_id, r))) or 0
+    if session.get_bind().dialect.name == "postgresql":  # both counters kept by triggers
+        row = session.execute(select(DatasetStats.total, DatasetStats.assigned).where(DatasetStats.dataset_id == dataset_id)).first()
+        return row.total - row.assigned if row else 0
+    total = session.scalar(select(func.count()).select_from(Sample).where(Sample.dataset_id == dataset_id)) or 0
+    return total - (session.scalar(select(func.count()).select_from(SampleAssignment).where(SampleAssignment.dataset_id == dataset_id)) or 0)
 
 
 def dataset_stats(session: Session, dataset_id: int) -> tuple[int, int] | None:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from ..errors import Conflict, Invalid
 from ..models import RATINGS, Sample, User, utcnow
-from .assignment import mark_open
+from .assignment import mark_review
 
 REASON_MAX = 2000
 DECISIONS = ("accept", "reject")
@@ -23,7 +23,7 @@ def submit(session: Session, sample: Sample) -> Sample:
     if sample.review_state not in (None, "rejected"):
         raise Conflict(f"This image is already {sample.review_state}.", {"sample": [f"already {sample.review_state}"]})
     sample.review_state, sample.submitted_at = "submitted", utcnow()
-    mark_open(session, [sample.id], False)
+    mark_review(session, [sample.id], "submitted")
     session.flush()
     return sample
 
@@ -42,13 +42,14 @@ def decide(session: Session, sample: Sample, reviewer: User, decision: str, rati
         if rating not in RATINGS:
             raise Invalid("rating: accepting needs a rating, A (best) to D.", {"rating": ["required: A, B, C or D"]})
         sample.review_state, sample.review_rating, sample.review_reason = "accepted", rating, reason or None
+        mark_review(session, [sample.id], "accepted")
     else:
         if not reason:
             raise Invalid("reason: say why the image is rejected, so its labeler can fix it.", {"reason": ["required when rejecting"]})
         if len(reason) > REASON_MAX:
             raise Invalid(f"reason: at most {REASON_MAX} characters.", {"reason": ["too long"]})
         sample.review_state, sample.review_rating, sample.review_reason = "rejected", None, reason
-        mark_open(session, [sample.id], True)
+        mark_review(session, [sample.id], "rejected")
     sample.reviewed_by_id, sample.reviewed_at = reviewer.id, utcnow()
     session.flush()
     return sample

@@ -160,3 +160,55 @@ def test_history_restores_a_revision_overwritten_after_a_conflict(team):
     assert owner.post(f"/api/v1/samples/{s}/history/2/restore", json={"revision": 3}).status_code == 409
     assert team["nora"].get(f"/api/v1/samples/{s}/history").status_code == 404
     assert team["nora"].get(f"/api/v1/datasets/{d}/team").status_code == 404
+
+
+REVIEW_FILTERS = (None, "none", "open", "submitted", "accepted", "rejected")
+
+
+def _agrees_with_the_samples(owner, d, ids):
+    """Every assigned_to x review filter lists and counts what the samples themselves say (the
+    filters read the assignments' copy of the review state, and a trigger-kept count on PostgreSQL)."""
+    truth = {x: owner.get(f"/api/v1/samples/{x}").get_json() for x in ids}
+    for who in ("lena", "leo", "nobody"):
+        for review_filter in REVIEW_FILTERS:
+            def wanted(s):
+                state = s["review"]
+                return ((s["assigned_to"] or "nobody") == who and (
+                    review_filter is None or state == review_filter or (review_filter == "none" and state is None)
+                    or (review_filter == "open" and state in (None, "rejected"))))
+            query = {"assigned_to": who, "limit": 100, **({"review": review_filter} if review_filter else {})}
+            got = owner.get(f"/api/v1/datasets/{d}/samples", query_string=query).get_json()
+            expected = sorted(x for x, s in truth.items() if wanted(s))
+            assert (got["total"], sorted(s["id"] for s in got["items"])) == (len(expected), expected), (who, review_filter, {x: (s['assigned_to'], s['review']) for x, s in truth.items()})
+
+
+def test_team_filters_follow_every_review_step_assignment_and_deletion(team):
+    d, ids = team["dataset"]["id"], team["ids"]
+    owner, reviewer, lena, leo = team["owner"], team["reviewer"], team["lena"], team["leo"]
+    owner.post(f"/api/v1/datasets/{d}/assignments", json={"labelers": ["lena", "leo"]})  # lena 4, leo 3
+    _agrees_with_the_samples(owner, d, ids)
+    theirs = {name: owner.get(f"/api/v1/datasets/{d}/samples", query_string={"assigned_to": name}).get_json()["items"]
+              for name in ("lena", "leo")}
+    lena_ids, leo_ids = [s["id"] for s in theirs["lena"]], [s["id"] for s in theirs["leo"]]
+    for api, mine in ((lena, lena_ids[:3]), (leo, leo_ids[:2])):
+        for s in mine:
+            assert _save(api, s, [BOX]).status_code == 200
+            assert api.post(f"/api/v1/samples/{s}/submit").status_code == 200
+    reviewer.post(f"/api/v1/samples/{lena_ids[0]}/review", json={"decision": "accept", "rating": "A"})
+    reviewer.post(f"/api/v1/samples/{lena_ids[1]}/review", json={"decision": "reject", "reason": "edge"})
+    _agrees_with_the_samples(owner, d, ids)
+    # An acceptance check that rejects everything handed in: the assignments follow in one statement.
+    check = owner.post(f"/api/v1/datasets/{d}/acceptances", json={"count": 1, "seed": 1}).get_json()
+    assert owner.post(f"/api/v1/datasets/{d}/acceptances/{check['id']}/finish", json={"outcome": "reject_all"}).status_code == 200
+    _agrees_with_the_samples(owner, d, ids)
+    assert owner.get(f"/api/v1/datasets/{d}/samples", query_string={"assigned_to": "leo", "review": "rejected"}).get_json()["total"] == 2
+    # Reassigning some to leo (an upsert), handing one back to the pool, deleting one: the counts follow.
+    shared = owner.post(f"/api/v1/datasets/{d}/assignments", json={"labelers": ["leo"], "filter": {"assigned_to": "lena", "review": "rejected"}})
+    assert shared.get_json()["matched"] == 3
+    cleared = owner.post(f"/api/v1/datasets/{d}/assignments/clear", json={"filter": {"assigned_to": "lena"}})
+    assert cleared.status_code == 200 and cleared.get_json()["unassigned"] == 1
+    deleted = owner.post(f"/api/v1/datasets/{d}/samples/delete", json={"ids": leo_ids[:1]})
+    assert deleted.status_code == 200, deleted.get_json()
+    left = [x for x in ids if x != leo_ids[0]]
+    _agrees_with_the_samples(owner, d, left)
+    assert owner.get(f"/api/v1/datasets/{d}/samples", query_string={"assigned_to": "nobody"}).get_json()["total"] == 1
