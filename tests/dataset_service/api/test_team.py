@@ -182,7 +182,7 @@ def _agrees_with_the_samples(owner, d, ids):
             assert (got["total"], sorted(s["id"] for s in got["items"])) == (len(expected), expected), (who, review_filter, {x: (s['assigned_to'], s['review']) for x, s in truth.items()})
 
 
-def test_team_filters_follow_every_review_step_assignment_and_deletion(team):
+def test_team_filters_follow_every_review_step_assignment_and_deletion(team, admin, bucket):
     d, ids = team["dataset"]["id"], team["ids"]
     owner, reviewer, lena, leo = team["owner"], team["reviewer"], team["lena"], team["leo"]
     owner.post(f"/api/v1/datasets/{d}/assignments", json={"labelers": ["lena", "leo"]})  # lena 4, leo 3
@@ -212,3 +212,7 @@ def test_team_filters_follow_every_review_step_assignment_and_deletion(team):
     left = [x for x in ids if x != leo_ids[0]]
     _agrees_with_the_samples(owner, d, left)
     assert owner.get(f"/api/v1/datasets/{d}/samples", query_string={"assigned_to": "nobody"}).get_json()["total"] == 1
+    # Another dataset's review filters see none of this one's rejected images.
+    other = admin.post("/api/v1/datasets", json={"name": "other", "input_path": f"s3://{bucket}/other/"}).get_json()["id"]
+    for review_filter in ("open", "rejected"):
+        assert admin.get(f"/api/v1/datasets/{other}/samples", query_string={"review": review_filter}).get_json()["total"] == 0
