@@ -79,7 +79,8 @@ def run(repeats: int, n: int) -> int:
     with make_session() as session:  # a third of each queue handed in: the queue has holes
         session.connection().exec_driver_sql(
             "UPDATE samples SET review_state = 'submitted' WHERE id IN (SELECT sample_id FROM sample_assignments) AND id %% 3 = 0")
-        session.connection().exec_driver_sql("UPDATE sample_assignments SET open = false, review_state = 'submitted' WHERE sample_id %% 3 = 0")  # as review.submit does
+        session.connection().exec_driver_sql(  # as review.submit does
+            "UPDATE sample_assignments SET open = false, review_state = 'submitted' WHERE sample_id %% 3 = 0")
         session.commit()
     with psycopg.connect(psycopg_url(DB_NAME), autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE samples")

@@ -170,8 +170,9 @@ def restore(data, sample_id, revision):
     dataset = datasets.get_dataset(db(), sample.dataset_id)
     old = revisions.get_revision(db(), sample_id, revision)
     config = current_app.config["SERVICE"]
-    result = annotations.save_annotation(db(), dataset, sample, data["revision"], revisions.objects_to_restore(old), current_user(),
-                                         config.store_settings, config.max_image_pixels, tool="restore", restored_from=revision)
+    objects, authors = revisions.objects_to_restore(db(), old)
+    result = annotations.save_annotation(db(), dataset, sample, data["revision"], objects, current_user(),
+                                         config.store_settings, config.max_image_pixels, tool="restore", restored_from=revision, authors=authors)
     commit()
     return result
 

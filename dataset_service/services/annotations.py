@@ -106,9 +106,11 @@ def ensure_size(session: Session, folder: InputFolder, sample: Sample, max_pixel
 def save_annotation(
     session: Session, dataset: Dataset, sample: Sample, revision: int, objects: list[dict[str, Any]], user: User, settings: StoreSettings,
     max_pixels: int = DEFAULT_MAX_PIXELS, tool: str = "api", restored_from: int | None = None,
+    authors: list[revisions.Authorship] | None = None,
 ) -> SampleAnnotation:
     """Replace the sample's objects if `revision` is current; write the sibling XML; keep the
-    save in the sample's history (`revisions`); flush."""
+    save in the sample's history (`revisions`); flush. `authors` (a restore's, one per object)
+    names who made each object that comes back new."""
     folder = input_folder(dataset, settings)
     width, height = ensure_size(session, folder, sample, max_pixels)
     labels = labels_by_name(session, dataset.id)
@@ -118,7 +120,7 @@ def save_annotation(
     now = utcnow()
     before = revisions.compact(list(existing.values()))
     replaced_by_id, replaced_at = sample.saved_by_id, sample.saved_at
-    saved = _apply(session, sample, wanted, existing, user, now)
+    saved = _apply(session, sample, wanted, existing, user, now, authors)
     index_sample(session, sample, saved)
     sample.saved_by, sample.saved_at = user, now
     try:
@@ -246,19 +248,23 @@ def _claim_revision(session: Session, sample: Sample, revision: int) -> None:
 
 
 def _apply(
-    session: Session, sample: Sample, wanted: list[Wanted], existing: dict[int, AnnotationObject], user: User, now: datetime
+    session: Session, sample: Sample, wanted: list[Wanted], existing: dict[int, AnnotationObject], user: User, now: datetime,
+    authors: list[revisions.Authorship] | None = None,
 ) -> list[AnnotationObject]:
     """Make the sample's stored objects the given ones, keeping the ids (and authorship) of those
     the client sent back, and the attribution of those it did not change; return them in a
     stable order, ids assigned."""
     left = dict(existing)
     saved: list[AnnotationObject] = []
-    for item in wanted:
+    for index, item in enumerate(wanted):
         current = left.pop(item.current.id, None) if item.current is not None else None
         if current is None:
+            made = authors[index] if authors is not None else None  # a restored object: made by its first author
+            author = {"created_by": user, "created_at": now} if made is None else {
+                "created_by_id": made.created_by_id, "imported_by": made.imported_by, "created_at": made.created_at or now}
             current = AnnotationObject(
                 sample_id=sample.id, label=item.label, **{**DEFAULTS, "source": "manual", **item.values},
-                created_by=user, created_at=now, updated_by=user, updated_at=now,
+                **author, updated_by=user, updated_at=now,
             )
             session.add(current)
         elif current.label_id != item.label.id or any(getattr(current, name) != value for name, value in item.values.items()):

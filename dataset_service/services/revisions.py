@@ -8,6 +8,7 @@ or made by "set as current"), so the first save of an imported image can be undo
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -79,12 +80,27 @@ def get_revision(session: Session, sample_id: int, revision: int) -> SampleRevis
     return found
 
 
-def objects_to_restore(rev: SampleRevision) -> list[dict[str, Any]]:
-    """Return a revision's objects as a save takes them: objects that still exist keep their id
-    (and so their attribution when unchanged); the others come back as new objects."""
-    out = []
+@dataclass(frozen=True)
+class Authorship:
+    """Who made an object and when, for one that a restore brings back after it was deleted: its
+    maker stays its author (a user, or the name of one gone as `imported_by`), the restorer its updater."""
+
+    created_by_id: int | None
+    imported_by: str | None
+    created_at: datetime | None
+
+
+def objects_to_restore(session: Session, rev: SampleRevision) -> tuple[list[dict[str, Any]], list[Authorship]]:
+    """Return a revision's objects as a save takes them, with each one's authorship: objects that
+    still exist keep their id (and so their attribution when unchanged); the others come back as
+    new objects made by their first author."""
+    names = {item.get("created_by") for item in rev.objects} - {None}
+    users = dict(session.execute(select(User.username, User.id).where(User.username.in_(names))).all()) if names else {}
+    out, authors = [], []
     for item in rev.objects:
         obj = {k: item[k] for k in RESTORED_FIELDS if k in item}
         obj.setdefault("id", None)
         out.append(obj)
-    return out
+        name, made = item.get("created_by"), item.get("created_at")
+        authors.append(Authorship(users.get(name), None if name in users else name, datetime.fromisoformat(made) if made else None))
+    return out, authors

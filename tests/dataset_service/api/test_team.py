@@ -155,6 +155,10 @@ def test_history_restores_a_revision_overwritten_after_a_conflict(team):
     body = restored.get_json()
     assert body["revision"] == 4 and [o["label"] for o in body["objects"]] == ["dog"]
     assert [p for p in body["objects"][0]["points"]] == [[1, 1], [30, 1], [30, 30]]
+    # The overwrite had deleted rita's dog: it comes back as hers (made when she made it), restored by olga.
+    dog = history["items"][1]["objects"][0]
+    assert (body["objects"][0]["created_by"], body["objects"][0]["updated_by"]) == ("rita", "olga")
+    assert body["objects"][0]["created_at"] == dog["created_at"]
     latest = owner.get(f"/api/v1/samples/{s}/history", query_string={"limit": 1}).get_json()["items"][0]
     assert (latest["tool"], latest["restored_from"]) == ("restore", 2)
     assert owner.post(f"/api/v1/samples/{s}/history/2/restore", json={"revision": 3}).status_code == 409
@@ -165,21 +169,25 @@ def test_history_restores_a_revision_overwritten_after_a_conflict(team):
 REVIEW_FILTERS = (None, "none", "open", "submitted", "accepted", "rejected")
 
 
+def _matches(sample, who, review_filter):
+    """Whether a sample (as GET /samples/{id} gives it) is one `assigned_to=who&review=review_filter` lists."""
+    state = sample["review"]
+    in_review = (review_filter is None or state == review_filter or (review_filter == "none" and state is None)
+                 or (review_filter == "open" and state in (None, "rejected")))
+    return (sample["assigned_to"] or "nobody") == who and in_review
+
+
 def _agrees_with_the_samples(owner, d, ids):
     """Every assigned_to x review filter lists and counts what the samples themselves say (the
     filters read the assignments' copy of the review state, and a trigger-kept count on PostgreSQL)."""
     truth = {x: owner.get(f"/api/v1/samples/{x}").get_json() for x in ids}
+    states = {x: (s["assigned_to"], s["review"]) for x, s in truth.items()}
     for who in ("lena", "leo", "nobody"):
         for review_filter in REVIEW_FILTERS:
-            def wanted(s):
-                state = s["review"]
-                return ((s["assigned_to"] or "nobody") == who and (
-                    review_filter is None or state == review_filter or (review_filter == "none" and state is None)
-                    or (review_filter == "open" and state in (None, "rejected"))))
             query = {"assigned_to": who, "limit": 100, **({"review": review_filter} if review_filter else {})}
             got = owner.get(f"/api/v1/datasets/{d}/samples", query_string=query).get_json()
-            expected = sorted(x for x, s in truth.items() if wanted(s))
-            assert (got["total"], sorted(s["id"] for s in got["items"])) == (len(expected), expected), (who, review_filter, {x: (s['assigned_to'], s['review']) for x, s in truth.items()})
+            expected = sorted(x for x, s in truth.items() if _matches(s, who, review_filter))
+            assert (got["total"], sorted(s["id"] for s in got["items"])) == (len(expected), expected), (who, review_filter, states)
 
 
 def test_team_filters_follow_every_review_step_assignment_and_deletion(team, admin, bucket):
