@@ -27,6 +27,9 @@ def create_app(config: Config | None = None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         PERMANENT_SESSION_LIFETIME=timedelta(seconds=config.session_lifetime_s),
     )
+    # JSON keeps the order of what it was given: an object's properties come back, and go back to
+    # its XML file, in the file's order (Flask sorts keys by default).
+    app.json.sort_keys = False
     app.session_interface = auth.PageSessionInterface()
     if config.trusted_proxies:
         # The client's address and scheme are the ones the trusted proxies in front forwarded.

@@ -44,6 +44,7 @@ def test_every_shape_is_saved_as_itself_and_put_takes_what_get_gave(app, labeler
     assert circle["radius"] == 10.5 and circle["parts"] == [{"name": "head", "xmin": 25, "ymin": 15, "xmax": 35, "ymax": 22}]
     assert (box["pose"], box["truncated"], box["occluded"], box["difficult"]) == ("Left", True, False, False)
     assert dashed["properties"] == {"颜色": "红色", "kind": ""} and got["objects"][4]["confidence"] == 0.25
+    assert list(dashed["properties"]) == ["颜色", "kind"]  # in the order given, not sorted
     assert got["file"] == {"folder": "NA", "source": {"database": "Unknown"}, "segmented": True, "depth": 3}
 
     add_member(app, dataset["id"], "omar")
@@ -58,6 +59,7 @@ def test_every_shape_is_saved_as_itself_and_put_takes_what_get_gave(app, labeler
     xml = read_annotation(data, "one.xml")
     assert [o.shape for o in xml.objects] == [o["shape"] for o in EVERY_SHAPE]
     assert (xml.objects[6].points, xml.objects[6].radius) == ([(32, 24)], 11)  # halves up, on the file's grid
+    assert list(xml.objects[5].properties) == ["颜色", "kind"]  # PUT what GET gave: the file keeps its order
 
 
 def test_a_closed_polygon_is_stored_open_and_a_box_may_be_two_corners(app, labeler, dataset):
