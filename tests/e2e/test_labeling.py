@@ -178,7 +178,9 @@ def test_extreme_points_infer_an_outline_with_the_real_worker(admin_page, datase
     page.click("[data-action=tool-extreme]")
     for x, y in HEAD_EXTREME_POINTS:
         click_image(page, x, y)
-    page.wait_for_selector("#label-chooser:not([hidden])", timeout=60_000)
+    page.wait_for_selector("#canvas[data-correction=ready]", timeout=60_000)  # the outline waits for clicks
+    page.keyboard.press("Enter")  # accepted as it is
+    page.wait_for_selector("#label-chooser:not([hidden])")
     assert page.locator("#message").is_hidden(), page.inner_text("#message")
     page.fill("#chooser-input", "head")  # a label that does not exist yet
     page.click("#chooser-new button")
@@ -214,7 +216,7 @@ def test_extreme_points_say_clearly_when_the_worker_fails(admin_page, dataset):
     page.wait_for_selector("#message:not([hidden])")
     assert "Extreme points failed: The inference worker is not reachable" in page.inner_text("#message")
     expect_objects(page, [])
-    assert page.locator("#spinner").is_hidden()
+    assert page.locator("#infer-status").is_hidden()
 
 
 def test_editing_tools_and_shortcut_titles(admin_page, dataset, screenshots):

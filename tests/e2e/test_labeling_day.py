@@ -124,6 +124,8 @@ def test_a_drawing_tool_places_points_on_and_beside_other_objects(admin_page, da
         click_image(page, x, y)
         if i < 4:
             expect(hint).to_contain_text(f"({i} of 4)")
+    page.wait_for_selector("#canvas[data-correction=ready]")
+    page.keyboard.press("Enter")  # the outline accepted as the model drew it
     page.wait_for_selector("#label-chooser:not([hidden])")
     assert point_counts(page) == ["polygon · 4 pts"] and page.get_attribute("#save-status", "data-state") == "clean"
     page.keyboard.press("Escape")

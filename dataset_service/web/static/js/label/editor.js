@@ -4,6 +4,7 @@ import { LabelManager } from "../labels.js";
 import { Attributes, ATTRIBUTES } from "./attributes.js";
 import { Autosave } from "./autosave.js";
 import { LabelChooser } from "./chooser.js";
+import { Correction } from "./correction.js";
 import { Filmstrip } from "./filmstrip.js";
 import * as geo from "./geometry.js";
 import { History } from "./history.js";
@@ -19,9 +20,9 @@ import { actionFor, titleFor } from "./shortcuts.js";
 import { Viewport } from "./viewport.js";
 
 const TOOL_KEY = "labeling.tool";
-const TOOLS = ["select", "polygon", "box", "extreme"];
+const TOOLS = ["select", "polygon", "box", "extreme", "aibox"];
 // What changes the objects: none of it while the image is read-only (locked, or a revision shown).
-const EDITS = new Set(["tool-polygon", "tool-box", "tool-extreme", "finish", "undo", "redo", "reset-shape", "delete-selected",
+const EDITS = new Set(["tool-polygon", "tool-box", "tool-extreme", "tool-aibox", "finish", "undo", "redo", "reset-shape", "delete-selected",
   "delete-all", "relabel", "save"]);
 const CLOSE_PX = 8; // how near (in screen pixels) to the first point a click closes the polygon
 
@@ -52,7 +53,7 @@ const state = {
   savedBy: null,
   savedAt: null,
   conflict: null,
-  inference: null, // the AbortController of a running inference
+  correction: null, // an outline from the model waiting for correction clicks (correction.js)
   lastLabel: localStorage.getItem(`labeling.label.${page.datasetId}`),
 };
 
@@ -131,6 +132,7 @@ function drawNow() {
   cancelAnimationFrame(frame);
   frame = 0;
   render(canvas, view, state);
+  correction.place();
   Object.assign(canvas.dataset, { scale: view.scale, offsetX: view.offsetX, offsetY: view.offsetY });
   canvas.dataset.shown = state.preview ? `revision ${state.preview.revision}` : "current";
 }
@@ -144,7 +146,7 @@ function refresh() {
     undo: edit && history.canUndo, redo: edit && history.canRedo, "delete-selected": edit && state.selected >= 0,
     "reset-shape": edit && canReset(state.objects[state.selected]),
     "delete-all": edit && state.objects.length > 0, prev: Boolean(filmstrip.prevUrl), next: Boolean(filmstrip.nextUrl),
-    "tool-polygon": edit, "tool-box": edit, "tool-extreme": edit, save: edit,
+    "tool-polygon": edit, "tool-box": edit, "tool-extreme": edit, "tool-aibox": edit, save: edit,
   });
   for (const field of document.querySelectorAll("#object-editor select, #attributes input, #attributes button")) field.disabled = !edit;
   document.body.classList.toggle("read-only", !edit);
@@ -190,7 +192,7 @@ function setTool(tool) {
 
 function cancelDraft() {
   state.draft = [];
-  state.inference?.abort();
+  correction.drop();
 }
 
 function addDraftPoint(p) {
@@ -201,7 +203,7 @@ function addDraftPoint(p) {
     if (!last || geo.distance(p, last) > 0.5) state.draft.push(p);
   } else {
     state.draft.push(p);
-    if (state.draft.length === 4) inferOutline();
+    if (state.draft.length === 4) correction.start({ points: state.draft.splice(0) });
   }
   refresh();
 }
@@ -288,34 +290,6 @@ function labelsChanged({ updated, before, deleted }) {
   refresh();
 }
 
-async function inferOutline() {
-  const points = state.draft.map(geo.roundPoint);
-  const controller = new AbortController();
-  state.inference = controller;
-  $("spinner").hidden = false;
-  showMessage("");
-  refresh();
-  try {
-    const result = await api("POST", `/samples/${page.sampleId}/infer`, { points }, { signal: controller.signal });
-    const polygon = largest(result.polygons || []);
-    if (!polygon) throw new ApiError(200, { message: "the model found no outline around these points; try again or draw a polygon." });
-    state.draft = [];
-    askLabel({ shape: "polygon", points: polygon.map((p) => geo.clampPoint(p, state.width, state.height)) }, "extreme_points");
-  } catch (err) {
-    if (err.name !== "AbortError") showMessage(`Extreme points failed: ${err.message}`);
-    state.draft = [];
-  } finally {
-    state.inference = null;
-    $("spinner").hidden = true;
-    refresh();
-  }
-}
-
-function largest(polygons) {
-  const usable = polygons.map(geo.openPolygon).filter((p) => p.length >= 3);
-  return usable.sort((a, b) => geo.area(b) - geo.area(a))[0] ?? null;
-}
-
 // --- the side panel ---
 
 $("objects").addEventListener("click", (event) => {
@@ -359,7 +333,7 @@ function select(index) {
 // canvas as usual, so the keys never trap the focus. True when an object was selected.
 function cycleObjects(step, wrap = true) {
   const count = state.objects.length;
-  if (!count || state.draft.length || state.pending) return false;
+  if (!count || state.draft.length || state.pending || state.correction) return false;
   let next = state.selected < 0 ? (step > 0 ? 0 : count - 1) : state.selected + step;
   if (next < 0 || next >= count) {
     if (!wrap) return false;
@@ -514,7 +488,7 @@ async function leave(url) {
 let leaving = false;
 autosave = new Autosave($("autosave"), {
   dirty: () => !leaving && isDirty() && !saving,
-  idle: () => !pointer.drag && !state.draft.length && !state.pending && !chooser.isOpen,
+  idle: () => !pointer.drag && !state.draft.length && !state.pending && !state.correction && !chooser.isOpen,
   blocked: () => Boolean(state.conflict) || saveState === "failed" || Boolean(state.locked), // the labeler decides first
   save: () => save(),
   body: () => ({ revision: state.revision, objects: state.objects.map(toApi) }),
@@ -533,13 +507,15 @@ const actions = {
   "tool-polygon": () => setTool("polygon"),
   "tool-box": () => setTool("box"),
   "tool-extreme": () => setTool("extreme"),
-  finish: () => state.tool === "polygon" && finishPolygon(),
+  "tool-aibox": () => setTool("aibox"),
+  finish: () => correction.accept() || (state.tool === "polygon" && finishPolygon()),
   cancel: () => {
-    if (state.draft.length || state.inference) cancelDraft();
+    if (state.draft.length || state.correction) cancelDraft();
     else state.selected = -1;
     refresh();
   },
   undo: () => {
+    if (correction.undoClick()) return;
     if (state.draft.length && state.tool === "polygon") {
       state.draft.pop();
       return refresh();
@@ -608,9 +584,15 @@ document.addEventListener("keydown", (event) => {
   act(action);
 });
 
+const correction = new Correction(canvas, $("infer-status"), {
+  state, view, refresh, redraw, say: showMessage, readOnly, busy: () => chooser.isOpen, panning: () => pointer.spaceHeld,
+  infer: (body, signal) => api("POST", `/samples/${page.sampleId}/infer`, body, { signal }),
+  accept: askLabel,
+});
+
 const pointer = new PointerInput(canvas, {
   state, view, history, change, refresh, redraw, addDraftPoint, finishPolygon, finishBox, zoom, showMessage,
-  busy: () => chooser.isOpen || state.inference !== null, readOnly,
+  busy: () => chooser.isOpen, readOnly,
 });
 
 initLayout($("stage"), () => {

@@ -108,17 +108,26 @@ export function renderToolbar(state, enabled) {
 function hint(state) {
   if (state.preview) return "A revision from History, read-only: “Back to current” shows the objects again; drag to pan, the wheel zooms.";
   if (state.locked) return "Read-only: click an object to see it; drag to pan, the wheel zooms.";
-  if (state.inference) return "Inferring the outline from the four points…";
+  if (state.correction) return correctionHint(state.correction);
   if (state.tool === "polygon") {
     return state.draft.length
       ? `Polygon: ${state.draft.length} point(s). Click the first point or press Enter to close; Esc cancels.`
       : `Polygon: click points along the outline.${editHint(state)}`;
   }
   if (state.tool === "box") return `Box: drag from one corner to the opposite one.${editHint(state)}`;
+  if (state.tool === "aibox") return `AI box: drag a box around the object; the model outlines it.${editHint(state)}`;
   if (state.tool === "extreme") {
     return `Extreme points: click the top, bottom, leftmost and rightmost points of the object (${state.draft.length} of 4).${editHint(state)}`;
   }
   return "Select: click an object (or Tab, [ ]) to select it; drag it, its corners, edges or vertices; drag empty space to pan.";
+}
+
+// The model's outline waiting in place (correction.js): what the clicks and keys do with it.
+function correctionHint({ prompt, outline, parts, clicks, score, waiting, accepting }) {
+  if (!outline) return prompt.box ? "AI box: outlining the object in the box…" : "Inferring the outline from the four points…";
+  const scored = score == null ? "" : ` (score ${score.toFixed(2)}${parts > 1 ? `; ${parts} parts, the largest kept` : ""})`;
+  const busy = waiting ? (accepting ? " Updating, then accepting…" : " Updating…") : "";
+  return `AI outline${scored}, ${clicks.length} click(s): Left click adds, right click or Shift+click removes, Enter accepts, Esc drops; Ctrl+Z takes the last click back.${busy}`;
 }
 
 // With a drawing tool, how to edit an existing object instead (the tool places points everywhere).

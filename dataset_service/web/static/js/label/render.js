@@ -4,6 +4,10 @@ import { handles, isFilled, isOpen, outline } from "./shapes.js";
 const HANDLE = 4;
 const FALLBACK_COLOR = "#9aa4b1";
 const PENDING_COLOR = "#0a84ff"; // a finished shape waiting for its label
+const WARNING_COLOR = "#ff9f0a"; // an outline the model is not sure of
+const PROMPT_COLOR = "#ff3b6b"; // the extreme points and the AI box
+const CLICK_COLORS = { 1: "#30d158", 0: "#ff453a" }; // a correction click: the object, not the object
+const CLICK_PX = 6;
 
 function hexToRgba(hex, alpha) {
   const n = parseInt(hex.slice(1), 16);
@@ -78,6 +82,57 @@ function drawPending(ctx, view, object) {
   ctx.stroke();
 }
 
+// The model's outline waiting for correction clicks: drawn as a pending shape (dashed, in a warning
+// colour, when the model is not sure), its prompt, and the clicks as green (+) and red (-) dots.
+function drawCorrection(ctx, view, { prompt, outline, clicks, low }) {
+  if (outline) {
+    const color = low ? WARNING_COLOR : PENDING_COLOR;
+    tracePath(ctx, view, outline, true);
+    ctx.fillStyle = hexToRgba(color, low ? 0.15 : 0.2);
+    ctx.fill();
+    ctx.strokeStyle = color;
+    ctx.lineWidth = low ? 2.5 : 1.5;
+    if (low) ctx.setLineDash([8, 5]);
+    ctx.stroke();
+    ctx.setLineDash([]);
+  }
+  if (prompt.box) drawPromptBox(ctx, view, [prompt.box.slice(0, 2), prompt.box.slice(2)]);
+  for (const p of prompt.points ?? []) drawCross(ctx, view, p, PROMPT_COLOR);
+  for (const click of clicks) drawClick(ctx, view, click);
+}
+
+function drawClick(ctx, view, [x, y, positive]) {
+  const [sx, sy] = view.toScreen(x, y);
+  ctx.beginPath();
+  ctx.arc(sx, sy, CLICK_PX, 0, 2 * Math.PI);
+  ctx.fillStyle = CLICK_COLORS[positive];
+  ctx.fill();
+  ctx.strokeStyle = "#fff";
+  ctx.lineWidth = 1.5;
+  ctx.stroke();
+  ctx.beginPath(); // the sign, for those who do not tell green from red
+  ctx.moveTo(sx - 3, sy);
+  ctx.lineTo(sx + 3, sy);
+  if (positive) {
+    ctx.moveTo(sx, sy - 3);
+    ctx.lineTo(sx, sy + 3);
+  }
+  ctx.stroke();
+}
+
+// The AI box's prompt: a dashed frame over a dark edge, never taken for a Box object.
+function drawPromptBox(ctx, view, [[x0, y0], [x1, y1]]) {
+  tracePath(ctx, view, [[x0, y0], [x1, y0], [x1, y1], [x0, y1]], true);
+  ctx.strokeStyle = "rgba(0, 0, 0, 0.6)";
+  ctx.lineWidth = 3;
+  ctx.stroke();
+  ctx.strokeStyle = PROMPT_COLOR;
+  ctx.lineWidth = 1.5;
+  ctx.setLineDash([6, 4]);
+  ctx.stroke();
+  ctx.setLineDash([]);
+}
+
 // An object of a revision shown from the History panel: a dashed outline over a dark edge, a
 // light fill, so it never passes for an object that can be edited.
 function drawRevisionObject(ctx, view, object, color) {
@@ -116,7 +171,11 @@ function drawDraft(ctx, view, state) {
   const { draft, tool, pointer } = state;
   if (!draft.length) return;
   if (tool === "extreme") {
-    for (const p of draft) drawCross(ctx, view, p, "#ff3b6b");
+    for (const p of draft) drawCross(ctx, view, p, PROMPT_COLOR);
+    return;
+  }
+  if (tool === "aibox") {
+    if (draft.length === 2) drawPromptBox(ctx, view, draft);
     return;
   }
   if (tool === "box") {
@@ -138,7 +197,8 @@ function drawDraft(ctx, view, state) {
 }
 
 // Redraw everything: image, objects (unless hidden, all or one by one), the selected object's
-// vertices when it can be edited, the shape waiting for its label, the draft; or, with a revision
+// vertices when it can be edited, the shape waiting for its label, the model's outline being
+// corrected, the draft; or, with a revision
 // shown (`state.preview`), the image and that revision's objects only.
 export function render(canvas, view, state) {
   const ctx = canvas.getContext("2d");
@@ -152,7 +212,7 @@ export function render(canvas, view, state) {
   ctx.drawImage(state.image, 0, 0, state.width, state.height);
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   const colors = new Map(state.labels.map((l) => [l.name, l.color]));
-  const editable = !state.locked && (state.tool === "select" || (state.modifier && !state.draft.length));
+  const editable = !state.locked && (state.tool === "select" || (state.modifier && !state.draft.length && !state.correction));
   if (state.preview) {
     for (const o of state.preview.objects) drawRevisionObject(ctx, view, o, colors.get(o.label) ?? FALLBACK_COLOR);
     return;
@@ -164,5 +224,6 @@ export function render(canvas, view, state) {
     });
   }
   if (state.pending) drawPending(ctx, view, state.pending);
+  if (state.correction) drawCorrection(ctx, view, state.correction);
   drawDraft(ctx, view, state);
 }
