@@ -123,11 +123,16 @@ function drawClick(ctx, view, [x, y, positive]) {
 // The AI box's prompt: a dashed frame over a dark edge, never taken for a Box object.
 function drawPromptBox(ctx, view, [[x0, y0], [x1, y1]]) {
   tracePath(ctx, view, [[x0, y0], [x1, y0], [x1, y1], [x0, y1]], true);
-  ctx.strokeStyle = "rgba(0, 0, 0, 0.6)";
-  ctx.lineWidth = 3;
+  strokeDashedOnEdge(ctx, "rgba(0, 0, 0, 0.6)", 3, PROMPT_COLOR, 1.5);
+}
+
+// Stroke the traced path twice: a solid dark edge, then a dashed line of the colour over it.
+function strokeDashedOnEdge(ctx, edge, edgeWidth, color, width) {
+  ctx.strokeStyle = edge;
+  ctx.lineWidth = edgeWidth;
   ctx.stroke();
-  ctx.strokeStyle = PROMPT_COLOR;
-  ctx.lineWidth = 1.5;
+  ctx.strokeStyle = color;
+  ctx.lineWidth = width;
   ctx.setLineDash([6, 4]);
   ctx.stroke();
   ctx.setLineDash([]);
@@ -141,14 +146,7 @@ function drawRevisionObject(ctx, view, object, color) {
     ctx.fillStyle = hexToRgba(color, 0.15);
     ctx.fill();
   }
-  ctx.strokeStyle = "rgba(0, 0, 0, 0.7)";
-  ctx.lineWidth = 4;
-  ctx.stroke();
-  ctx.strokeStyle = color;
-  ctx.lineWidth = 2;
-  ctx.setLineDash([6, 4]);
-  ctx.stroke();
-  ctx.setLineDash([]);
+  strokeDashedOnEdge(ctx, "rgba(0, 0, 0, 0.7)", 4, color, 2);
 }
 
 function drawCross(ctx, view, [x, y], color) {
