@@ -61,6 +61,12 @@ def outline_of(page) -> list:
     return page.locator("#canvas").evaluate("(c) => JSON.parse(c.dataset.outline)")
 
 
+def parts_of(page) -> list:
+    """The parts kept as drawn (the outline first, then each other part a positive click is in)."""
+    expect(page.locator("#canvas")).to_have_attribute("data-correction", "ready", timeout=60_000)
+    return page.locator("#canvas").evaluate("(c) => JSON.parse(c.dataset.parts)")
+
+
 def click_points(page, points, button: str = "left"):
     """Click image points; return the infer request the last click sends."""
     *first, last = points
@@ -81,15 +87,29 @@ def inside(polygon, point) -> bool:
     return result
 
 
+def holds(polygon, point, tolerance: float = 1.0) -> bool:
+    """Inside, or within `tolerance` of an edge: as the page tells a part that holds a click."""
+    if inside(polygon, point):
+        return True
+    x, y = point
+    for (ax, ay), (bx, by) in zip(polygon, polygon[1:] + polygon[:1]):
+        dx, dy = bx - ax, by - ay
+        t = 0.0 if dx == dy == 0 else max(0.0, min(1.0, ((x - ax) * dx + (y - ay) * dy) / (dx * dx + dy * dy)))
+        if ((x - ax - t * dx) ** 2 + (y - ay - t * dy) ** 2) ** 0.5 <= tolerance:
+            return True
+    return False
+
+
 def colored_pixels(page, point, kind: str, half: int = 6) -> int:
-    """Count the pixels of one colour (the correction dots' green or red) around an image point."""
+    """Count the pixels of one colour (the correction dots' green or red, the outline's orange or blue) around an image point."""
     box = page.locator("#canvas").bounding_box()
     sx, sy = canvas_point(page, *point)
     return page.evaluate(
         """([x, y, half, kind]) => {
             const d = document.getElementById("canvas").getContext("2d").getImageData(x - half, y - half, 2 * half + 1, 2 * half + 1).data;
             const want = { green: (r, g, b) => g > 170 && r < 110 && b < 140, red: (r, g, b) => r > 220 && g < 110 && b < 110,
-                           orange: (r, g, b) => r > 230 && g > 130 && g < 190 && b < 60 }[kind];
+                           orange: (r, g, b) => r > 230 && g > 130 && g < 190 && b < 60,
+                           blue: (r, g, b) => r < 90 && g > 100 && g < 170 && b > 200 }[kind];
             let n = 0;
             for (let i = 0; i < d.length; i += 4) if (want(d[i], d[i + 1], d[i + 2])) n++;
             return n;
@@ -126,7 +146,9 @@ def test_clicks_correct_the_outline_in_place_and_enter_accepts_it(admin_page, ai
     sent = click_points(page, [plus])
     assert flat(sent.post_data_json["clicks"]) == pytest.approx([*minus, 0, *plus, 1], abs=1)
     after_plus = outline_of(page)
-    assert after_plus != after_minus  # (a far positive click may make a part of its own: the largest part is kept)
+    assert after_plus != after_minus
+    kept = parts_of(page)  # a far positive click may make a part of its own: it is kept, never dropped
+    assert kept[0] == after_plus and any(holds(part, plus) for part in kept), (plus, kept)
     assert colored_pixels(page, minus, "red") >= 10 and colored_pixels(page, plus, "green") >= 10  # the clicks, as dots
     expect(page.locator("#hint")).to_contain_text("2 click(s)")
     page.screenshot(path=screenshots / "correction-clicks.png")
@@ -141,18 +163,20 @@ def test_clicks_correct_the_outline_in_place_and_enter_accepts_it(admin_page, ai
     with page.expect_request(is_infer) as undone:
         page.keyboard.press("Control+z")
     assert flat(undone.value.post_data_json["clicks"]) == pytest.approx([*minus, 0, *plus, 1], abs=1)
-    accepted = outline_of(page)
+    accepted = parts_of(page)
 
     page.keyboard.press("Enter")
     expect(page.locator("#label-chooser")).to_be_visible()
     expect(page.locator("#canvas")).not_to_have_attribute("data-correction", "ready")
     page.click("#chooser-list button[data-label=person]")
-    expect_objects(page, ["person"])
+    expect_objects(page, ["person"] * len(accepted))  # each part kept is an object
     page.keyboard.press("Control+s")
     page.wait_for_selector("#save-status[data-state=clean]")
-    (saved,) = stack.api("GET", f"/samples/{ai['samples']['astronaut.jpg']}/annotation", ai["token"]).json()["objects"]
-    assert (saved["shape"], saved["source"], saved["label"]) == ("polygon", "extreme_points", "person")
-    assert flat(saved["points"]) == pytest.approx(flat(accepted), abs=0.01)
+    saved = stack.api("GET", f"/samples/{ai['samples']['astronaut.jpg']}/annotation", ai["token"]).json()["objects"]
+    assert len(saved) == len(accepted)
+    for part, object_ in zip(accepted, saved):
+        assert (object_["shape"], object_["source"], object_["label"]) == ("polygon", "extreme_points", "person")
+        assert flat(object_["points"]) == pytest.approx(flat(part), abs=0.01)
 
     # A revision of History shown: read-only, the outline being corrected is dropped, no tool starts one.
     page.keyboard.press("e")
@@ -254,6 +278,66 @@ def test_a_low_score_is_a_visible_warning(admin_page, ai, screenshots):
     expect(page.locator("#message")).to_be_hidden()
     assert outline_of(page) == SURE["polygons"][0]
     page.keyboard.press("Escape")
+    expect_objects(page, [])
+
+
+def square(centre, half: float) -> list[list[float]]:
+    x, y = centre
+    return [[x - half, y - half], [x + half, y - half], [x + half, y + half], [x - half, y + half]]
+
+
+def test_a_positive_click_that_makes_a_part_of_its_own_becomes_an_object_of_its_own(admin_page, ai, screenshots):
+    """The worker honours a positive click the network disagrees with as a small disc: a part of
+    its own. The page keeps it (besides the largest part) and Enter makes each kept part an object
+    with the one label chosen, in one undo step; a part no positive click is in is noise, dropped."""
+    page = admin_page
+    far, noise = (420.0, 420.0), (80.0, 440.0)  # far from the head; the noise part holds no click
+    split = {**SURE, "polygons": [SURE["polygons"][0], square(noise, 6), square(far, 10)]}
+    page.route(INFER, lambda route: route.fulfill(json=split if route.request.post_data_json.get("clicks") else SURE))
+    open_image(page, ai, "face.jpg")
+    page.keyboard.press("e")
+    click_points(page, HEAD_EXTREME_POINTS)
+    assert outline_of(page) == SURE["polygons"][0]
+    expect(page.locator("#hint")).not_to_contain_text("parts")
+    before = {p: colored_pixels(page, p, "blue", half=16) for p in (far, noise)}
+    sent = click_points(page, [far])
+    assert flat(sent.post_data_json["clicks"]) == pytest.approx([*far, 1], abs=1)
+    assert outline_of(page) == SURE["polygons"][0]  # the largest part is still the outline
+    parts = page.locator("#canvas").evaluate("(c) => JSON.parse(c.dataset.parts)")
+    assert parts == [SURE["polygons"][0], square(far, 10)]  # the clicked part kept, the noise not
+    expect(page.locator("#hint")).to_contain_text("2 parts: each becomes an object")
+    page.wait_for_timeout(100)
+    assert colored_pixels(page, far, "blue", half=16) - before[far] >= 8  # the kept part is drawn as the pending outline
+    assert colored_pixels(page, noise, "blue", half=16) - before[noise] < 3  # the noise is not
+    page.screenshot(path=screenshots / "correction-parts.png")
+
+    page.keyboard.press("Enter")
+    expect(page.locator("#label-chooser")).to_be_visible()
+    page.click("#chooser-list button[data-label=person]")
+    expect_objects(page, ["person", "person"])  # one label, chosen once, for both parts
+    expect(page.locator("#objects li .muted")).to_have_text(["polygon · 4 pts · extreme points"] * 2)
+    expect(page.locator("#objects li.selected")).to_have_attribute("data-index", "0")  # the main part
+    expect(page.locator("#canvas")).not_to_have_attribute("data-correction", "ready")
+    page.keyboard.press("Control+z")  # one step takes both back
+    expect_objects(page, [])
+    expect(page.locator("#save-status")).to_have_attribute("data-state", "clean")
+    page.keyboard.press("Control+y")  # and one step brings both back
+    expect_objects(page, ["person", "person"])
+    page.keyboard.press("Control+z")
+    expect_objects(page, [])
+
+    # Only a negative click in the answer: its parts hold no positive click, the largest is kept.
+    page.keyboard.press("e")
+    click_points(page, HEAD_EXTREME_POINTS)
+    outline_of(page)
+    click_points(page, [(230, 100)], button="right")
+    outline_of(page)
+    expect(page.locator("#hint")).to_contain_text("3 parts, the largest kept")
+    assert page.locator("#canvas").evaluate("(c) => JSON.parse(c.dataset.parts)") == [SURE["polygons"][0]]
+    page.keyboard.press("Enter")
+    page.click("#chooser-list button[data-label=person]")
+    expect_objects(page, ["person"])
+    page.keyboard.press("Control+z")
     expect_objects(page, [])
 
 

@@ -3,10 +3,13 @@
 // prompt and every click so far, and the newer request aborts the older one. Enter accepts the
 // outline (the label chooser opens), Esc drops it, Ctrl+Z takes the last click back. The canvas
 // keeps panning and zooming while a request runs; a small tag beside the outline says so.
+// The answer may come in parts: the largest is kept, and so is every other part that holds a
+// positive click (the person asked for it); each kept part becomes an object of its own.
 import * as geo from "./geometry.js";
 
 const MIN_BOX_PX = 3; // the worker refuses a thinner box (inference_worker/schemas.py, MIN_BOX_SIDE_PX)
 const TAG_GAP_PX = 8; // between the outline and the "Updating…" tag
+const CLICK_EDGE_PX = 1; // a positive click this near a part's edge is in it (the worker fills edge pixels too)
 // The model's outlines are saved with this source, from points or a box (storage/annotations SOURCES).
 const SOURCE = "extreme_points";
 export const LOW_CONFIDENCE = "Low confidence: the model sees no clear object here — add clicks or draw by hand.";
@@ -17,8 +20,12 @@ function usable(polygons) {
   return parts.sort((a, b) => geo.area(b) - geo.area(a));
 }
 
+// Whether a part holds one of the positive clicks ([x, y, 1|0], image pixels), inside or on its edge.
+const holdsPositive = (part, clicks) =>
+  clicks.some(([x, y, positive]) => positive && (geo.containsPoint(part, [x, y]) || geo.nearestEdge(part, [x, y], CLICK_EDGE_PX)));
+
 export class Correction {
-  // `editor` gives: state, view, infer(body, signal), accept(geometry, source), refresh(), redraw(),
+  // `editor` gives: state, view, infer(body, signal), accept(geometry, source, more), refresh(), redraw(),
   // say(text), readOnly(), busy() (the chooser is open), panning() (Space held).
   constructor(canvas, tag, editor) {
     this.canvas = canvas;
@@ -50,7 +57,7 @@ export class Correction {
     if (prompt.points) prompt = { points: prompt.points.map((p) => geo.roundPoint(this.insidePixels(p))) };
     // `answered`: the clicks the outline shown answers; `accepting`: Enter was pressed while a request ran.
     this.state.correction = {
-      prompt, clicks: [], answered: [], outline: null, parts: 0, score: null, low: false, waiting: false, accepting: false,
+      prompt, clicks: [], answered: [], outline: null, more: [], parts: 0, score: null, low: false, waiting: false, accepting: false,
     };
     this.editor.say("");
     this.ask();
@@ -75,7 +82,8 @@ export class Correction {
     return true;
   }
 
-  // Enter: the outline goes to the label chooser, at once or when the running request answers.
+  // Enter: the outline (and each other part kept) goes to the label chooser, at once or when the
+  // running request answers; every part becomes an object with the label chosen, in one undo step.
   accept() {
     const c = this.state.correction;
     if (!c) return false;
@@ -85,7 +93,8 @@ export class Correction {
     } else if (c.outline) {
       this.cancel();
       this.changed();
-      this.editor.accept({ shape: "polygon", points: c.outline }, SOURCE);
+      const polygon = (points) => ({ shape: "polygon", points });
+      this.editor.accept(polygon(c.outline), SOURCE, c.more.map(polygon));
     }
     return true;
   }
@@ -127,11 +136,15 @@ export class Correction {
   }
 
   answered(c, answer, clicks) {
-    const [outline, ...others] = usable(answer.polygons ?? []);
+    const inImage = (part) => part.map((p) => geo.clampPoint(p, this.state.width, this.state.height));
+    const [outline, ...others] = usable(answer.polygons ?? []).map(inImage);
     if (!outline) return this.failed(c, "the model found no outline here; try again or draw a polygon.");
-    c.outline = outline.map((p) => geo.clampPoint(p, this.state.width, this.state.height));
+    c.outline = outline;
+    // One object is one polygon: the largest part, and each other one a positive click asked for
+    // (a click the network disagrees with is a small part of its own); the rest is noise, dropped.
+    c.more = others.filter((part) => holdsPositive(part, clicks));
     c.answered = clicks;
-    c.parts = 1 + others.length; // one object is one polygon: the largest part is kept
+    c.parts = 1 + others.length;
     c.score = answer.score ?? null;
     c.low = Boolean(answer.low_confidence);
     this.editor.say(c.low ? LOW_CONFIDENCE : "");
@@ -211,9 +224,10 @@ export class Correction {
     if (c) {
       dataset.correction = c.waiting ? "waiting" : "ready";
       dataset.outline = JSON.stringify(c.outline);
+      dataset.parts = JSON.stringify(c.outline ? [c.outline, ...c.more] : []);
       dataset.confidence = c.low ? "low" : "ok";
     } else {
-      for (const key of ["correction", "outline", "confidence"]) delete dataset[key];
+      for (const key of ["correction", "outline", "parts", "confidence"]) delete dataset[key];
     }
     this.tag.hidden = !c?.waiting;
     this.tag.lastElementChild.textContent = c?.outline ? (c.accepting ? "Updating, then accepting…" : "Updating…") : "Outlining…";

@@ -226,16 +226,18 @@ function finishBox() {
 const NEW_ATTRIBUTES = { pose: "Unspecified", truncated: false, occluded: false, difficult: false, confidence: null, properties: {} };
 
 // A finished shape waits for its label (the chooser opens beside it); a cancelled chooser drops it.
-async function askLabel(geometry, source) {
-  state.pending = { ...geometry, source };
+// `more`: other shapes (the other parts of a model's outline) that take the same label, in the same
+// undo step; the first shape is selected.
+async function askLabel(geometry, source, more = []) {
+  state.pending = { ...geometry, source, more };
   refresh();
-  const label = await chooser.open(state.labels, state.lastLabel, screenBox(outline(geometry)));
+  const label = await chooser.open(state.labels, state.lastLabel, screenBox([geometry, ...more].flatMap(outline)));
   state.pending = null;
   if (label) {
     rememberLabel(label);
     change(() => {
-      state.objects.push({ id: null, label, ...geometry, source, ...structuredClone(NEW_ATTRIBUTES), parts: [] });
-      state.selected = state.objects.length - 1;
+      state.selected = state.objects.length;
+      for (const shape of [geometry, ...more]) state.objects.push({ id: null, label, ...shape, source, ...structuredClone(NEW_ATTRIBUTES), parts: [] });
     });
   }
   refresh();

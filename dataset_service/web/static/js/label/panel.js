@@ -123,11 +123,14 @@ function hint(state) {
 }
 
 // The model's outline waiting in place (correction.js): what the clicks and keys do with it.
-function correctionHint({ prompt, outline, parts, clicks, score, waiting, accepting }) {
+// Parts: every part that holds a positive click is kept besides the largest, each an object of its own.
+function correctionHint({ prompt, outline, more, parts, clicks, score, waiting, accepting }) {
   if (!outline) return prompt.box ? "AI box: outlining the object in the box…" : "Inferring the outline from the four points…";
-  const scored = score == null ? "" : ` (score ${score.toFixed(2)}${parts > 1 ? `; ${parts} parts, the largest kept` : ""})`;
+  const kept = 1 + more.length;
+  const split = kept > 1 ? `${kept} parts: each becomes an object` : parts > 1 ? `${parts} parts, the largest kept` : "";
+  const notes = [score == null ? "" : `score ${score.toFixed(2)}`, split].filter(Boolean);
   const busy = waiting ? (accepting ? " Updating, then accepting…" : " Updating…") : "";
-  return `AI outline${scored}, ${clicks.length} click(s): Left click adds, right click or Shift+click removes, Enter accepts, Esc drops; Ctrl+Z takes the last click back.${busy}`;
+  return `AI outline${notes.length ? ` (${notes.join("; ")})` : ""}, ${clicks.length} click(s): Left click adds, right click or Shift+click removes, Enter accepts, Esc drops; Ctrl+Z takes the last click back.${busy}`;
 }
 
 // With a drawing tool, how to edit an existing object instead (the tool places points everywhere).

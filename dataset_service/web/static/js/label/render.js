@@ -83,11 +83,12 @@ function drawPending(ctx, view, object) {
 }
 
 // The model's outline waiting for correction clicks: drawn as a pending shape (dashed, in a warning
-// colour, when the model is not sure), its prompt, and the clicks as green (+) and red (-) dots.
-function drawCorrection(ctx, view, { prompt, outline, clicks, low }) {
-  if (outline) {
-    const color = low ? WARNING_COLOR : PENDING_COLOR;
-    tracePath(ctx, view, outline, true);
+// colour, when the model is not sure) with every other part kept (`more`: each holds a positive
+// click), its prompt, and the clicks as green (+) and red (-) dots.
+function drawCorrection(ctx, view, { prompt, outline, more, clicks, low }) {
+  const color = low ? WARNING_COLOR : PENDING_COLOR;
+  for (const part of outline ? [outline, ...more] : []) {
+    tracePath(ctx, view, part, true);
     ctx.fillStyle = hexToRgba(color, low ? 0.15 : 0.2);
     ctx.fill();
     ctx.strokeStyle = color;
@@ -221,7 +222,7 @@ export function render(canvas, view, state) {
       if (!state.hiddenObjects.has(o)) drawObject(ctx, view, o, colors.get(o.label) ?? FALLBACK_COLOR, selected, selected && editable);
     });
   }
-  if (state.pending) drawPending(ctx, view, state.pending);
+  if (state.pending) for (const shape of [state.pending, ...(state.pending.more ?? [])]) drawPending(ctx, view, shape);
   if (state.correction) drawCorrection(ctx, view, state.correction);
   drawDraft(ctx, view, state);
 }
