@@ -10,14 +10,15 @@ Point = tuple[float, float]
 Color = tuple[int, int, int]
 Box = tuple[float, float, float, float]  # xmin, ymin, xmax, ymax
 
-# How an object came to be: drawn by hand, inferred from extreme points, or imported.
-SOURCES = ("manual", "extreme_points", "imported")
+# How an object came to be: drawn by hand, outlined by the model from four extreme points or from
+# a box (with any correction clicks), or imported.
+SOURCES = ("manual", "extreme_points", "box_prompt", "imported")
 # The shapes an object keeps, each as itself (nothing is converted). Points per shape:
 # polygon 3+ (open: the first point is not repeated), polyline and dashed 2+, line 2, point 1,
 # bndbox its 4 corners clockwise from the top left, circle 1 (the centre) with a radius.
 SHAPES = ("polygon", "bndbox", "point", "line", "polyline", "dashed", "circle")
 # Our <label_tool> element names the tool; each tool means one source.
-TOOL_BY_SOURCE = {"manual": "polygon", "extreme_points": "extreme_points", "imported": "import"}
+TOOL_BY_SOURCE = {"manual": "polygon", "extreme_points": "extreme_points", "box_prompt": "box_prompt", "imported": "import"}
 SOURCE_BY_TOOL = {tool: source for source, tool in TOOL_BY_SOURCE.items()}
 
 

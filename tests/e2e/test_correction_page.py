@@ -6,6 +6,7 @@ and the canvas pans and zooms while a request runs.
 from __future__ import annotations
 
 import contextlib
+import re
 import secrets
 
 import pytest
@@ -241,7 +242,7 @@ def test_the_ai_box_sends_a_box_and_its_outline_is_corrected_the_same_way(admin_
     page.keyboard.press("Enter")
     page.click("#chooser-list button[data-label=person]")
     expect_objects(page, ["person"])
-    expect(page.locator("#objects li .muted")).to_contain_text("polygon")
+    expect(page.locator("#objects li .muted")).to_contain_text(re.compile(r"^polygon · \d+ pts · AI box$"))
     page.keyboard.press("Control+z")  # the object goes again: the page stays clean for the other tests
     expect_objects(page, [])
 

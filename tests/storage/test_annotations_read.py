@@ -137,14 +137,15 @@ def test_shapes_are_checked_against_the_real_image_size_when_given():
     assert ann.rejected == ["object 1 ('a'): point (90, 1) is outside the 50x50 image (x > 50)"]
 
 
-def test_attribution_elements():
+@pytest.mark.parametrize("tool", ["extreme_points", "box_prompt"])
+def test_attribution_elements(tool):
     extra = (
-        "<label_tool>extreme_points</label_tool><labeled_by>ann</labeled_by>"
+        f"<label_tool>{tool}</label_tool><labeled_by>ann</labeled_by>"
         "<labeled_at>2026-01-02T03:04:05+00:00</labeled_at><updated_by>bob</updated_by>"
         "<updated_at>2026-01-03T03:04:05.250+02:00</updated_at><confidence>0.75</confidence>"
     )
     obj = read_annotation(_doc(f"<name>a</name>{TRIANGLE}{extra}"), "f.xml").objects[0]
-    assert (obj.source, obj.created_by, obj.updated_by, obj.confidence) == ("extreme_points", "ann", "bob", 0.75)
+    assert (obj.source, obj.created_by, obj.updated_by, obj.confidence) == (tool, "ann", "bob", 0.75)
     assert obj.created_at == datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     assert obj.updated_at == datetime(2026, 1, 3, 3, 4, 5, 250000, tzinfo=timezone(timedelta(hours=2)))
 

@@ -10,8 +10,8 @@ import * as geo from "./geometry.js";
 const MIN_BOX_PX = 3; // the worker refuses a thinner box (inference_worker/schemas.py, MIN_BOX_SIDE_PX)
 const TAG_GAP_PX = 8; // between the outline and the "Updating…" tag
 const CLICK_EDGE_PX = 1; // a positive click this near a part's edge is in it (the worker fills edge pixels too)
-// The model's outlines are saved with this source, from points or a box (storage/annotations SOURCES).
-const SOURCE = "extreme_points";
+// The model's outlines are saved with the source of their prompt (storage/annotations SOURCES).
+const sourceOf = (prompt) => (prompt.box ? "box_prompt" : "extreme_points");
 export const LOW_CONFIDENCE = "Low confidence: the model sees no clear object here — add clicks or draw by hand.";
 
 // The answer's polygons with three points or more, open (the editor keeps polygons open), largest first.
@@ -94,7 +94,7 @@ export class Correction {
       this.cancel();
       this.changed();
       const polygon = (points) => ({ shape: "polygon", points });
-      this.editor.accept(polygon(c.outline), SOURCE, c.more.map(polygon));
+      this.editor.accept(polygon(c.outline), sourceOf(c.prompt), c.more.map(polygon));
     }
     return true;
   }

@@ -5,6 +5,7 @@ import { SHORTCUTS } from "./shortcuts.js";
 
 const $ = (id) => document.getElementById(id);
 const FALLBACK_COLOR = "#9aa4b1";
+const MADE_BY = { extreme_points: " · extreme points", box_prompt: " · AI box" }; // the model's outlines, by prompt
 
 export const colorOf = (labels, name) => labels.find((l) => l.name === name)?.color ?? FALLBACK_COLOR;
 
@@ -41,7 +42,7 @@ function objectItem(state, object, index) {
   name.title = object.label; // a long label is cut short with an ellipsis: the row keeps one line
   const meta = document.createElement("span");
   meta.className = "muted small";
-  meta.textContent = `${describe(object)}${object.source === "extreme_points" ? " · extreme points" : ""}`;
+  meta.textContent = `${describe(object)}${MADE_BY[object.source] ?? ""}`;
   item.title = authorship(object);
   item.setAttribute("aria-label", `Object ${index + 1}: ${object.label}, ${describe(object)}`);
   const toggle = document.createElement("button");
