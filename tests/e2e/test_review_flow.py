@@ -184,8 +184,8 @@ def test_label_submit_reject_fix_accept_acceptance_and_history(browser, stack, c
         expect(rev.locator("#preview-banner")).to_be_hidden()
         expect(rows).to_have_count(3)
         expect(rows.first).to_contain_text("restored from revision 1")
-        expect_objects(rev, ["cat"])  # the owner's box again: deleted by the overwrite, it comes back as a new object
-        expect(rev.locator("#objects .object-author")).to_have_text([users["rev"][0]])
+        expect_objects(rev, ["cat"])  # the owner's box again: deleted by the overwrite, it comes back as the owner's
+        expect(rev.locator("#objects .object-author")).to_have_text([f"{users['owner'][0]} · changed by {users['rev'][0]}"])
         current = api("GET", f"/samples/{third}/annotation").json()
         assert current["revision"] == 3 and [o["points"] for o in current["objects"]] == [[[20, 20], [60, 20], [60, 50], [20, 50]]]
         newest = api("GET", f"/samples/{third}/history", params={"limit": 1}).json()["items"][0]

@@ -97,7 +97,7 @@ def test_every_shape_is_edited_as_itself_and_the_others_stay_as_they_were(admin_
     expect(page.locator("#attr-pose")).to_have_value("Left")
     expect(page.locator("#attr-truncated")).to_be_checked()
     expect(page.locator("#attr-confidence")).to_have_value("0.75")
-    expect(page.locator("#attr-properties .property-key")).to_have_text(["plate", "颜色"])  # as the API orders them
+    expect(page.locator("#attr-properties .property-key")).to_have_text(["颜色", "plate"])  # in the file's order
     expect(page.locator("#attr-parts")).to_have_text("wheel: 50,90 – 70,110")
     drag(page, (140, 110), (160, 120))
     page.check("#attr-occluded")
