@@ -156,7 +156,7 @@ def main(argv: list[str] | None = None) -> None:
             worker.terminate()
             worker.wait(15)
     print(f"inference worker {model['id']} on {model['device']}, input {model['input_size']} px, "
-          f"runtime {model.get('runtime', 'torch')}, flip TTA {'on' if model['flip_tta'] else 'off'}, "
+          f"runtime {model.get('runtime', 'torch')} {model.get('precision', 'fp32')}, flip TTA {'on' if model['flip_tta'] else 'off'}, "
           f"GrabCut refinement {'on' if model.get('refine') else 'off'}, "
           f"batch <= {model['max_batch']} / {model['max_wait_ms']} ms, {os.cpu_count()} CPU cores")
     times, loaded_times = [t for t, _ in sequential], [t for t, _ in loaded]

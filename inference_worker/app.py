@@ -59,7 +59,7 @@ def _build_service(config: Config) -> OutlineService | None:
     try:
         device = torch.device(config.device) if config.device else None
         refine = RefineSettings(max_pixels=config.refine_max_pixels) if config.refine else None
-        predictor = Predictor.from_weights(config.weights, device, config.flip_tta, refine, config.runtime, config.torch_threads)
+        predictor = Predictor.from_weights(config.weights, device, config.flip_tta, refine, config.runtime, config.torch_threads, int8=config.int8)
     except WeightsError as exc:
         log.error("model not loaded: %s", exc)
         return None
@@ -139,7 +139,7 @@ def _describe(app: Flask) -> dict:
     return {
         "id": predictor.name, "input_size": predictor.input_size, "flip_tta": predictor.flip_tta,
         "refine": predictor.refine is not None, "device": str(predictor.device),
-        "runtime": predictor.runner.name,
+        "runtime": predictor.runner.name, "precision": predictor.runner.precision,
         "max_batch": config.max_batch, "max_wait_ms": config.max_wait_ms, "sha256": predictor.sha256,
     }
 

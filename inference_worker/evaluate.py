@@ -213,6 +213,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--refine-max-pixels", type=int, default=RefineSettings.max_pixels, help="the refinement's working size (WORKER_REFINE_MAX_PIXELS)")
     parser.add_argument("--instances", action="store_true", help="score each object on its own, not merged masks")
     parser.add_argument("--runtime", default="auto", choices=RUNTIMES, help="where the network runs (auto: ONNX Runtime on the CPU, as the worker)")
+    parser.add_argument("--no-int8", action="store_true", help="run ONNX Runtime in float32, not int8 as the worker does (WORKER_INT8=false)")
     parser.add_argument("--input-size", type=int, help="crop side to serve at instead of the one the weights record")
     parser.add_argument("--clicks", type=int, default=0, help="simulate N correction clicks after the four points (mIoU after 0..N, NoC@85/90)")
     parser.add_argument("--noc-max", type=int, default=NOC_MAX, help="the most corrections counted for NoC")
@@ -226,11 +227,12 @@ def main(argv: list[str] | None = None) -> None:
     else:
         refine = RefineSettings(max_pixels=args.refine_max_pixels) if args.refine else None
         predictor = Predictor.from_weights(
-            args.weights, flip_tta=args.flip_tta, refine=refine, runtime=args.runtime, threads=args.threads, clicks=not args.no_click_head)
+            args.weights, flip_tta=args.flip_tta, refine=refine, runtime=args.runtime, threads=args.threads, clicks=not args.no_click_head,
+            int8=not args.no_int8)
         predictor.input_size = args.input_size or predictor.input_size
         segment = model_segmenter(predictor)
         name = (f"model {predictor.name} at {predictor.input_size} px{' + flip TTA' if args.flip_tta else ''}"
-                f"{' + GrabCut refinement' if args.refine else ''}")
+                f"{' + GrabCut refinement' if args.refine else ''}, {predictor.runner.name} {predictor.runner.precision}")
     folder = args.set or args.data / "davis345"
     what = "objects, each on its own" if args.instances else "images, objects merged"
     if args.clicks:

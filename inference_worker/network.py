@@ -194,9 +194,12 @@ class WithFeatures(nn.Module):
         self.variant = model.variant
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        outputs = [network.forward_with_features(x) for network in networks_of(self.model)]
-        logits = torch.stack([logit for logit, _ in outputs]).mean(dim=0)
-        features = torch.cat([F.avg_pool2d(fine, 2) for _, fine in outputs], dim=1)
+        fines = [network.decoder.fine_features(network.encoder(x)) for network in networks_of(self.model)]
+        # The networks' stride-2 logits are averaged before the one upsampling to the crop's size:
+        # bilinear upsampling is linear, so this is the ensemble's answer with one resize, not one per network.
+        coarse = torch.stack([network.decoder.head(fine) for network, fine in zip(networks_of(self.model), fines)]).mean(dim=0)
+        logits = F.interpolate(coarse, size=x.shape[-2:], mode="bilinear", align_corners=False)
+        features = torch.cat([F.avg_pool2d(fine, 2) for fine in fines], dim=1)
         return logits, features
 
 

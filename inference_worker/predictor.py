@@ -15,7 +15,8 @@ from inference_worker.clicknet import ClickHead, click_maps
 from inference_worker.clicks import grow_to_hold, honour
 from inference_worker.memo import Memo, image_key, points_key
 from inference_worker.network import Ensemble, ExtremePointNet, WithFeatures, feature_channels
-from inference_worker.refine import RefineSettings, refine
+from inference_worker.quantize import RangesError, load_ranges, ranges_for
+from inference_worker.refine import RefineSettings, refine_with_models
 from inference_worker.runtime import make_runner
 from inference_worker.timing import Timings
 
@@ -144,7 +145,7 @@ class Predictor:
     def __init__(
         self, model: ExtremePointNet | Ensemble, name: str = "dextr@dev", device: torch.device | None = None, input_size: int = preprocess.INPUT_SIZE,
         sha256: str | None = None, flip_tta: bool = False, refine: RefineSettings | None = None, runtime: str = "auto", threads: int = 0,
-        click_head: ClickHead | None = None, cache_entries: int = 32,
+        click_head: ClickHead | None = None, cache_entries: int = 32, int8_ranges: dict[str, list[float]] | None = None,
     ):
         self.device = device or pick_device()
         self.flip_tta = flip_tta
@@ -152,24 +153,29 @@ class Predictor:
         self.name = name
         self.input_size = input_size
         self.sha256 = sha256
-        self.runner = make_runner(WithFeatures(model), self.device, runtime, threads, input_size)
+        self.runner = make_runner(WithFeatures(model), self.device, runtime, threads, input_size, int8_ranges)
         self.click_head = click_head.to(self.device).eval() if click_head is not None else None
         self.memo = Memo(cache_entries)
 
     @classmethod
     def from_weights(
         cls, path: Path = DEFAULT_WEIGHTS, device: torch.device | None = None, flip_tta: bool = False, refine: RefineSettings | None = None,
-        runtime: str = "auto", threads: int = 0, clicks: bool = True,
+        runtime: str = "auto", threads: int = 0, clicks: bool = True, int8: bool = False,
     ) -> Predictor:
         """Load a committed weights file, checked against its sha256, and the click head made for
-        it beside it (`click_weights_for`), when there is one and `clicks`."""
+        it beside it (`click_weights_for`), when there is one and `clicks`; with `int8`, also the
+        int8 ranges measured on it (`quantize.ranges_for`), so ONNX Runtime runs it quantized."""
         model, meta = load_weights(path)
+        try:
+            ranges = load_ranges(ranges_for(path), meta["sha256"]) if int8 else None
+        except RangesError as exc:
+            raise WeightsError(str(exc)) from None
         name = f"{meta.get('name', 'dextr')}@{meta.get('version', '0')}"
         input_size = int(meta.get("input_size", preprocess.INPUT_SIZE))
         head = load_click_head(click_weights_for(path), meta["sha256"], feature_channels(model)) if clicks else None
         if head is not None:
             name += f"+clicks@{head.version}"
-        return cls(model, name, device, input_size, meta["sha256"], flip_tta, refine, runtime, threads, head)
+        return cls(model, name, device, input_size, meta["sha256"], flip_tta, refine, runtime, threads, head, int8_ranges=ranges)
 
     def warm_up(self) -> None:
         """Run the networks once, so the first request does not pay for the runtime's first-pass set-up."""
@@ -205,21 +211,24 @@ class Predictor:
 
     def outline(
         self, image: np.ndarray, points: np.ndarray | None = None, box: np.ndarray | None = None, clicks: np.ndarray | None = None,
-        forward: Forward | None = None, timings: Timings | None = None,
+        forward: Forward | None = None, timings: Timings | None = None, after_networks: Callable[[], None] | None = None,
     ) -> Prediction:
         """Answer one object from four extreme points or a box, corrected by `clicks` (x, y, 1|0 rows).
 
         `forward` runs the networks on one input (the worker passes its batcher); what does not
-        change between requests on the same object is taken from the cache."""
+        change between requests on the same object is taken from the cache. `after_networks` is
+        called once the networks are no longer needed (the batcher then stops waiting for this request)."""
         timings = timings or Timings()
         forward = forward or (lambda x: self.infer_batch(x[None])[0])
         key = image_key(image)
         if points is None:
             points = self.points_in_box(image, key, np.asarray(box, dtype=np.float64), forward, timings)
         base = self.base(image, key, points, forward, timings)
+        if after_networks is not None:
+            after_networks()
         clicks = np.zeros((0, 3)) if clicks is None else np.asarray(clicks, dtype=np.float64).reshape(-1, 3)
         prob = self.corrected(key, points, base, clicks, timings) if len(clicks) else base.prob
-        return self.postprocess(prob, base.box, image, timings, clicks)
+        return self.postprocess(prob, base.box, image, timings, clicks, colours=("colours", key, points_key(points)))
 
     def base(self, image: np.ndarray, key: str, points: np.ndarray, forward: Forward, timings: Timings) -> Base:
         """Return the four-point networks' answer for the object, from the cache when it is there."""
@@ -275,17 +284,19 @@ class Predictor:
 
     def postprocess(
         self, prob: np.ndarray, box: np.ndarray, image: np.ndarray, timings: Timings | None = None, clicks: np.ndarray | None = None,
+        colours: tuple | None = None,
     ) -> Prediction:
         """Paste one crop's probabilities back, threshold (or refine on the image), obey the clicks, trace the outline.
 
         `timings` gets the "refine" stage (GrabCut, or the threshold when refinement is off) and
-        the rest (pasting back, tracing, scoring) as "postprocess"."""
+        the rest (pasting back, tracing, scoring) as "postprocess". `colours` is the object's key for
+        the refinement's colour models: kept from its four-point answer, started from by its corrections."""
         timings = timings or Timings()
         clicks = np.zeros((0, 3)) if clicks is None else clicks
         with timings.stage("postprocess"):
             window, offset = postprocess.paste_back(prob, box, image.shape)
         with timings.stage("refine"):
-            mask = self._mask(window, offset, image, clicks)
+            mask = self._mask(window, offset, image, clicks, colours)
         with timings.stage("postprocess"):
             if len(clicks):
                 (window, mask), offset = grow_to_hold([window, mask], offset, clicks, image.shape)
@@ -296,10 +307,17 @@ class Predictor:
             bbox = postprocess.polygons_bbox(polygons)
         return Prediction(polygons, bbox, score, mask, offset, confidence.is_low(score), measures)
 
-    def _mask(self, window: np.ndarray, offset: tuple[int, int], image: np.ndarray, clicks: np.ndarray) -> np.ndarray:
-        """Return the object's 0/1 mask over the window: refined on the image (clicks as sure seeds), or thresholded."""
+    def _mask(self, window: np.ndarray, offset: tuple[int, int], image: np.ndarray, clicks: np.ndarray, colours: tuple | None = None) -> np.ndarray:
+        """Return the object's 0/1 mask over the window: refined on the image (clicks as sure seeds), or thresholded.
+
+        A four-point answer keeps GrabCut's colour models under `colours`; a correction starts
+        from them when they are there (no clustering: cheaper, and as good on davis345)."""
         if self.refine is None:
             return postprocess.threshold(window)
         x0, y0 = offset
         local = np.column_stack([clicks[:, 0] - x0, clicks[:, 1] - y0, clicks[:, 2]]) if len(clicks) else None
-        return refine(image[y0:y0 + window.shape[0], x0:x0 + window.shape[1]], window, self.refine, local)
+        models = self.memo.get(colours) if colours is not None and local is not None else None
+        mask, learned = refine_with_models(image[y0:y0 + window.shape[0], x0:x0 + window.shape[1]], window, self.refine, local, models)
+        if colours is not None and local is None and learned is not None:
+            self.memo.put(colours, learned)
+        return mask

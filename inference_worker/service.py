@@ -9,7 +9,7 @@ from collections.abc import Callable
 import numpy as np
 
 from inference_worker import schemas
-from inference_worker.batcher import Batcher
+from inference_worker.batcher import Arrival, Batcher
 from inference_worker.config import Config
 from inference_worker.images import ImageLoader
 from inference_worker.predictor import Prediction, Predictor
@@ -44,24 +44,27 @@ class OutlineService:
     def answer(self, request: schemas.OutlineRequest) -> tuple[Prediction, tuple[int, ...], dict]:
         """Return the prediction, the image's shape and the response body (the peers' adapters reshape them)."""
         timings = Timings()
-        with Stopwatch() as total:
+        with Stopwatch() as total, self.batcher.arriving() as arrival:  # a batch may wait for it until it submits
             image = self.load_image(request, timings)
             schemas.check_inside(request, image.shape)
             with Stopwatch() as inference:  # `inference_ms`: preprocess to postprocess, as before
-                pred = self.infer(image, request, timings)
+                pred = self.infer(image, request, timings, arrival)
             bbox = pred.bbox or self.fallback_bbox(request)
         stages = " ".join(f"{name}={ms:.1f}" for name, ms in schemas.stage_timings(timings.ms).items())  # every stage, 0 if skipped
         log.info("outline %s in %.1f ms: %s", request.image_uri or "inline image", total.ms, stages)
         body = schemas.outline_response(pred.polygons, bbox, pred.score, self.predictor.name, inference.ms, timings.ms, pred.low_confidence)
         return pred, image.shape, body
 
-    def infer(self, image: np.ndarray, request: schemas.OutlineRequest, timings: Timings) -> Prediction:
+    def infer(self, image: np.ndarray, request: schemas.OutlineRequest, timings: Timings, arrival: Arrival | None = None) -> Prediction:
         """Preprocess here, run the networks in a batch shared with other requests (unless the
-        object's answer is cached), correct by the clicks and postprocess here."""
-        def forward(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            return self.batcher.submit(x, self.timeout_s, timings)
+        object's answer is cached), correct by the clicks and postprocess here.
 
-        return self.predictor.outline(image, request.points, request.box, request.clicks, forward, timings)
+        `arrival`, the request's announcement to the batcher, is done when it submits its input
+        or, when the networks' answer is cached, when the work after them starts."""
+        def forward(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            return self.batcher.submit(x, self.timeout_s, timings, arrival)
+
+        return self.predictor.outline(image, request.points, request.box, request.clicks, forward, timings, after_networks=arrival.done if arrival else None)
 
     @staticmethod
     def fallback_bbox(request: schemas.OutlineRequest) -> list[float]:

@@ -89,7 +89,7 @@ def test_health_ready_and_models(client, weights_path):
     model = client.get("/v1/models").get_json()["models"][0]
     blob = torch.load(weights_path, map_location="cpu", weights_only=True)
     assert model["input_size"] == blob["input_size"] and model["device"] == "cpu"
-    assert model["refine"] is True and model["flip_tta"] is True and model["runtime"] == "onnx"
+    assert model["refine"] is True and model["flip_tta"] is True and model["runtime"] == "onnx" and model["precision"] == "int8"
     assert model["sha256"] == weights_path.with_suffix(".pt.sha256").read_text().split()[0]
 
 

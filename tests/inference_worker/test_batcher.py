@@ -94,3 +94,30 @@ def test_requests_in_one_batch_share_its_forward_time():
         t.join()
     batcher.stop()
     assert batcher.batches == 1 and timings[0].ms["forward"] == timings[1].ms["forward"] >= 20
+
+
+def test_a_lone_announced_request_does_not_wait_for_company():
+    batcher = Batcher(lambda b: b, max_batch=8, max_wait_ms=1000, max_queue=4).start()
+    timings = Timings()
+    with batcher.arriving() as arrival:
+        batcher.submit(np.zeros(1), 5, timings, arrival)
+    batcher.stop()
+    assert timings.ms["queue"] < 200  # not the 1 s a batch may wait for requests on their way
+
+
+def test_a_batch_waits_for_announced_requests_and_no_longer_once_the_rest_need_no_network():
+    sizes = []
+    batcher = Batcher(lambda b: (sizes.append(len(b)), b)[1], max_batch=8, max_wait_ms=5000, max_queue=4).start()
+    first, second, cached = batcher.arriving(), batcher.arriving(), batcher.arriving()
+    started = time.monotonic()
+    threads = [threading.Thread(target=batcher.submit, args=(np.zeros(1), 10, None, first)),
+               threading.Thread(target=lambda: (time.sleep(0.1), batcher.submit(np.zeros(1), 10, None, second)))]
+    for t in threads:
+        t.start()
+    time.sleep(0.4)
+    assert sizes == []  # both queued, and the batch still waits for the third request
+    cached.done()  # the third's answer was cached: it will not submit
+    for t in threads:
+        t.join()
+    batcher.stop()
+    assert sizes == [2] and time.monotonic() - started < 3

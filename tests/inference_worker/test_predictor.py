@@ -4,8 +4,10 @@ import torch
 
 from inference_worker import data
 from inference_worker.extreme_points import extreme_points
+from inference_worker.memo import image_key, points_key
 from inference_worker.postprocess import full_mask
 from inference_worker.predictor import Predictor, WeightsError, load_weights, sha256_of
+from inference_worker.refine import RefineSettings
 from tests.inference_worker.conftest import disc_image
 
 
@@ -66,3 +68,21 @@ def test_flip_tta_keeps_the_shape_and_is_mirror_symmetric(weights_path):
     mirrored = predictor.inference(np.ascontiguousarray(inputs[..., ::-1]))
     assert probs.shape == (1, predictor.input_size, predictor.input_size)
     assert np.allclose(probs, mirrored[..., ::-1], atol=1e-5)
+
+
+def test_a_correction_click_starts_the_refinement_from_the_four_point_answers_colours(weights_path, monkeypatch):
+    import inference_worker.predictor as module
+
+    predictor = Predictor.from_weights(weights_path, torch.device("cpu"), refine=RefineSettings())
+    given = []
+    real = module.refine_with_models
+    monkeypatch.setattr(module, "refine_with_models", lambda *args: (given.append(args[4]), real(*args))[1])
+    image, mask = disc_image(centre=(300, 250), radius=110)
+    points = extreme_points(mask, np.random.default_rng(0))
+    predictor.outline(image, points)
+    answer = predictor.outline(image, points, clicks=np.array([[300.0, 250.0, 0.0]]))
+    assert given[0] is None and given[1] is not None and given[1] is predictor.memo.get(("colours", image_key(image), points_key(points)))
+    assert answer.mask[250 - answer.offset[1], 300 - answer.offset[0]] == 0
+    predictor.memo.clear()  # an object whose four-point answer is not kept: its colours are clustered again
+    predictor.outline(image, points, clicks=np.array([[300.0, 250.0, 0.0]]))
+    assert given[2] is None

@@ -45,3 +45,14 @@ def test_auto_is_onnx_on_the_cpu_and_bad_choices_are_refused(served):
         make_runner(served, torch.device("cpu"), "tensorrt")
     with pytest.raises(ValueError, match="CPU only"):
         make_runner(served, torch.device("cuda"), "onnx")
+
+
+def test_the_served_logits_are_the_networks_logits_averaged(served):
+    from inference_worker.network import WithFeatures, networks_of
+
+    x = torch.from_numpy(np.random.default_rng(0).normal(size=(1, 4, 96, 96)).astype(np.float32))
+    with torch.inference_mode():
+        logits, features = WithFeatures(served.eval())(x)
+        each = [network.forward_with_features(x) for network in networks_of(served)]
+    assert torch.allclose(logits, torch.stack([logit for logit, _ in each]).mean(dim=0), atol=1e-5)
+    assert features.shape == (1, 64, 24, 24)
