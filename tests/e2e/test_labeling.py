@@ -124,8 +124,8 @@ def test_tabs_and_filters_keep_their_state_in_the_url(admin_page, dataset):
     page = admin_page
     page.goto(dataset["url"])
     page.click("[data-tab=labeled]")
-    assert "state=labeled" in page.url
-    assert page.locator(".grid .tile").count() == 1
+    page.wait_for_url(re.compile(r"state=labeled"))
+    expect(page.locator(".grid .tile")).to_have_count(1)  # waits for the page the tab loads
     page.fill("input[name=path]", "a/")
     page.click("button:has-text('Apply')")
     page.wait_for_url(re.compile(r"path=a%2F"))
